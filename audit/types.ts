@@ -1,0 +1,42 @@
+import type { Status } from '../lib/vocabulary.js';
+
+/** Result of one audit check. Never holds a raw data value. */
+export interface CheckResult {
+  /** The check id from AUDIT.md, e.g. `A1`, `B3`, `C4`. */
+  id: string;
+  /** Short name, e.g. `threshold`. */
+  name: string;
+  status: Status;
+  /** One line a reviewer reads first; counts and column names only. */
+  summary: string;
+  /** Columns the finding concerns (names only). */
+  columns: string[];
+  /** Numbers the check measured (counts, shares, AUCs, …). */
+  metrics: Record<string, number | string | boolean | null>;
+  /** The thresholds and options the check ran with. */
+  parameters: Record<string, number | string | boolean | null>;
+  /** Small evidence series for plots (histograms, ROC points); never values. */
+  series?: Record<string, Array<[number, number]>>;
+}
+
+/** What a report is about. */
+export interface ReportSubject {
+  kind: 'table' | 'extract' | 'model' | 'file';
+  artifactHash: string;
+  recipeHash?: string;
+  runId?: string;
+  outputId?: string;
+  /** Hashes of the inputs the artifact descends from. */
+  inputs: string[];
+}
+
+/** The non-restoration audit report (AUDIT.md §D). */
+export interface AuditReport {
+  version: 1;
+  subject: ReportSubject;
+  /** The thresholds in force, flattened: `A1.threshold` → 10. */
+  thresholds: Record<string, number | string | boolean>;
+  checks: CheckResult[];
+  status: Status;
+  createdAt: string;
+}

@@ -1,0 +1,68 @@
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+
+/** Options for {@link openDuck}. */
+export interface DuckOptions {
+  /** Database file; default `:memory:`. */
+  path?: string;
+  /** DuckDB threads; default: DuckDB's own default (all cores). */
+  threads?: number;
+  /** Memory limit such as `'2GB'`; default: DuckDB's own (80% of RAM). */
+  memoryLimit?: string;
+  /** Directory for out-of-core spill files. */
+  tempDirectory?: string;
+}
+
+/** An open DuckDB instance and one connection; `close()` releases both. */
+export interface Duck {
+  instance: DuckDBInstance;
+  conn: DuckDBConnection;
+  close(): void;
+}
+
+/** Opens DuckDB (in memory by default) with one connection. */
+export async function openDuck(options: DuckOptions = {}): Promise<Duck> {
+  const config: Record<string, string> = {};
+  if (options.threads !== undefined) config['threads'] = String(options.threads);
+  if (options.memoryLimit !== undefined) config['memory_limit'] = options.memoryLimit;
+  if (options.tempDirectory !== undefined) config['temp_directory'] = options.tempDirectory;
+  const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
+  const conn = await instance.connect();
+  return {
+    instance,
+    conn,
+    close() {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** Runs SQL and returns all rows as plain objects (BIGINT as bigint). */
+export async function queryRows<T = Record<string, DuckDBValue>>(
+  conn: DuckDBConnection,
+  sql: string,
+  params?: DuckDBValue[] | Record<string, DuckDBValue>,
+): Promise<T[]> {
+  const reader = await conn.runAndReadAll(sql, params);
+  return reader.getRowObjects() as T[];
+}
+
+/** Runs SQL and returns rows as JSON-friendly objects (BIGINT as number, dates as strings). */
+export async function queryJson<T = Record<string, unknown>>(
+  conn: DuckDBConnection,
+  sql: string,
+  params?: DuckDBValue[] | Record<string, DuckDBValue>,
+): Promise<T[]> {
+  const reader = await conn.runAndReadAll(sql, params);
+  return reader.getRowObjectsJson() as T[];
+}
+
+/** Quotes an SQL identifier for DuckDB. */
+export function quoteIdent(name: string): string {
+  return '"' + name.replaceAll('"', '""') + '"';
+}
+
+/** Quotes an SQL string literal for DuckDB. */
+export function quoteLiteral(value: string): string {
+  return "'" + value.replaceAll("'", "''") + "'";
+}
