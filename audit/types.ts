@@ -15,7 +15,13 @@ export interface CheckResult {
   metrics: Record<string, number | string | boolean | null>;
   /** The thresholds and options the check ran with. */
   parameters: Record<string, number | string | boolean | null>;
-  /** Small evidence series for plots (histograms, ROC points); never values. */
+  /**
+   * Small evidence series for plots; never values. Points are `[x, y]`. Names the
+   * HTML report knows (audit/report-html.ts): `roc` (FPR, TPR), any name ending in
+   * `Histogram` (bin lower edge, count; e.g. `cellSizeHistogram`,
+   * `classSizeHistogram`, `riskHistogram`), `scoreHistogramMembers` /
+   * `scoreHistogramNonMembers` (drawn together); anything else as a line.
+   */
   series?: Record<string, Array<[number, number]>>;
 }
 
@@ -30,6 +36,24 @@ export interface ReportSubject {
   inputs: string[];
 }
 
+/** A written exception to a failed check, as recorded on a report (AUDIT.md §D). */
+export interface ReportException {
+  /** The check excepted, e.g. `A6`. */
+  checkId: string;
+  reason: string;
+  /** The reviewers who approved the exception (two distinct ones are needed). */
+  approvedBy: string[];
+}
+
+/** A review of the reported artifact, as recorded on a report (AUDIT.md §D). */
+export interface ReportReview {
+  reviewerId: string;
+  decision: 'approve' | 'reject';
+  exception: boolean;
+  reason: string;
+  createdAt: string;
+}
+
 /** The non-restoration audit report (AUDIT.md §D). */
 export interface AuditReport {
   version: 1;
@@ -39,4 +63,8 @@ export interface AuditReport {
   checks: CheckResult[];
   status: Status;
   createdAt: string;
+  /** Exceptions granted on failed checks, when the report is shown after review. */
+  exceptions?: ReportException[];
+  /** Reviews of this artifact hash, when the report is shown after review. */
+  reviews?: ReportReview[];
 }

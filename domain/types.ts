@@ -1,4 +1,4 @@
-import type { ColumnClass, Treatment } from '../lib/vocabulary.js';
+import type { ColumnClass, Label, Status, Treatment } from '../lib/vocabulary.js';
 
 /** A person's role in the domain. */
 export type Role = 'operator' | 'reviewer' | 'admin';
@@ -63,4 +63,175 @@ export interface Agreement {
   validFrom: string;
   validTo: string;
   status: 'active' | 'terminated';
+}
+
+// ---------------------------------------------------------------- control-plane records
+// What ControlPlane (domain/control-plane.ts) returns: plain objects, camelCase,
+// timestamps as ISO strings with milliseconds, counts as numbers.
+
+/** A user as stored, with the fields only the control plane shows. */
+export interface UserRecord extends User {
+  createdAt: string;
+  /** Disabled users cannot authenticate. */
+  disabled: boolean;
+}
+
+/** An agreement as stored. */
+export interface AgreementRecord extends Agreement {
+  createdAt: string;
+  terminatedAt: string | null;
+  terminatedBy: string | null;
+}
+
+/** A dataset as stored in the catalog. */
+export interface DatasetRecord extends DatasetInfo {
+  registeredAt: string;
+  registeredBy: string;
+}
+
+/** States of a run. `succeeded`, `failed`, `cancelled` and `released` are terminal. */
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'blocked' | 'awaiting-review' | 'released';
+
+/** States of a step. `done`, `skipped`, `failed` and `cancelled` set its finish time. */
+export type StepStatus = 'waiting' | 'running' | 'done' | 'skipped' | 'failed' | 'cancelled';
+
+/** One step of a run (one BullMQ job). */
+export interface Step {
+  runId: string;
+  stepId: string;
+  kind: string;
+  status: StepStatus;
+  /** 0..1. */
+  progress: number;
+  attempts: number;
+  artifactHash: string | null;
+  rows: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** A run without its steps (what lists return). */
+export interface RunSummary {
+  id: string;
+  agreementId: string;
+  submittedBy: string;
+  specName: string;
+  specHash: string;
+  /** The parsed job spec (names, parameters: never data values). */
+  spec: unknown;
+  /** The planned flow. */
+  plan: unknown;
+  status: RunStatus;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** A run with its steps, in the order they were created. */
+export interface Run extends RunSummary {
+  steps: Step[];
+}
+
+/** Zones of the domain store. */
+export type Zone = 'raw' | 'sandbox' | 'work' | 'staging' | 'release';
+
+/** Kinds of artifact. */
+export type ArtifactKind = 'table' | 'extract' | 'model' | 'file' | 'evidence';
+
+/** One column of an artifact: name, DuckDB type, class and label. */
+export interface ArtifactColumn {
+  name: string;
+  type: string;
+  class: ColumnClass;
+  label: Label;
+}
+
+/** How an artifact's content was made. */
+export interface LineageInput {
+  /** Hashes of the artifacts it was computed from. */
+  inputs: string[];
+  /** The step kind that made it, e.g. `extract`, `k-anonymize`. */
+  step: string;
+  /** The step's parameters (names and settings, never data values). */
+  parameters: Record<string, unknown>;
+  /** Version of the code that ran, e.g. a git commit or package version. */
+  codeVersion: string;
+}
+
+/** A lineage record as stored. */
+export interface LineageRecord extends LineageInput {
+  artifactHash: string;
+  rows: number | null;
+  columnCount: number | null;
+  createdAt: string;
+}
+
+/** An artifact in one zone. */
+export interface Artifact {
+  hash: string;
+  zone: Zone;
+  /** Path relative to the data root. */
+  path: string;
+  kind: ArtifactKind;
+  rows: number | null;
+  columns: ArtifactColumn[];
+  runId: string | null;
+  stepId: string | null;
+  createdAt: string;
+  frozen: boolean;
+}
+
+/** A stored audit report. */
+export interface ReportRecord {
+  id: string;
+  artifactHash: string;
+  runId: string | null;
+  outputId: string | null;
+  status: Status;
+  /** The AuditReport (audit/types.ts) as saved. */
+  report: unknown;
+  signature: string;
+  createdAt: string;
+}
+
+/** A reviewer's decision on one artifact hash. */
+export interface Review {
+  id: string;
+  artifactHash: string;
+  reportId: string;
+  reviewerId: string;
+  decision: 'approve' | 'reject';
+  /** True when the reviewer approves an output despite a failed check (needs two independent reviewers). */
+  exception: boolean;
+  reason: string;
+  createdAt: string;
+}
+
+/** An output released into release/. */
+export interface Release {
+  id: string;
+  artifactHash: string;
+  runId: string;
+  outputId: string;
+  path: string;
+  releasedBy: string;
+  releasedAt: string;
+}
+
+/** One row of the tamper-evident audit log. */
+export interface AuditLogEntry {
+  seq: number;
+  /** ISO timestamp with milliseconds. */
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  /** Ids, counts, hashes and names only: never a data value. */
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
 }

@@ -27,6 +27,9 @@ export const ERRORS = {
   SLUICE_ERR_RUN_CANCELLED: { status: 409, retryable: false },
   SLUICE_ERR_PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
   SLUICE_ERR_INTERNAL: { status: 500, retryable: false },
+  SLUICE_ERR_HIERARCHY_INVALID: { status: 400, retryable: false },
+  SLUICE_ERR_ANON_CONFIG_INVALID: { status: 400, retryable: false },
+  SLUICE_ERR_ANON_UNSATISFIABLE: { status: 422, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 
 /** A code from the catalogue. */

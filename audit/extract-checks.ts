@@ -1,0 +1,437 @@
+/**
+ * The row-level half of the non-restoration audit (AUDIT.md §B, checks B1–B6)
+ * for a staged desensitized extract, run entirely in DuckDB: the output and the
+ * raw tables it descends from are tables or views in one connection, every
+ * comparison is a vectorized join or aggregate, and no data value is read into
+ * JavaScript except the counts the checks report.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryJson, quoteIdent, quoteLiteral } from '../lib/duck.js';
+import { SluiceError } from '../lib/errors.js';
+import type { Status } from '../lib/vocabulary.js';
+import type { CheckResult } from './types.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
+import { normalizeSql, piiDetectorSql, trimSql } from './pii-sql.js';
+import { checkReversibleEncodings, DEFAULT_ENCODING_OPTIONS, type EncodingOptions } from './encodings.js';
+import { checkSyntheticRisk, DEFAULT_SYNTHETIC_RISK_OPTIONS, type SyntheticRiskOptions } from './singling-out.js';
+
+/** One raw table the output descends from (lineage), as a table or view in the same connection. */
+export interface RawSource {
+  /** Table or view name in `conn` (quoted as one identifier). */
+  table: string;
+  /** Its direct-identifier columns (ID number, name, phone, credit code, …). */
+  directIdentifiers: string[];
+  /** Its quasi-identifier columns (birth date, sex, area, …). */
+  quasiIdentifiers: string[];
+  /** Its sensitive columns. */
+  sensitive: string[];
+}
+
+/** What {@link auditExtract} audits: one staged row-level output and its raw lineage. */
+export interface ExtractAuditInput {
+  /** DuckDB table or view of the staged output, in `conn`. */
+  output: string;
+  /** The output's columns with their class and label (columns of the table not listed get label `unknown`). */
+  outputColumns: { name: string; class: string; label: string }[];
+  /** The raw tables the output descends from. */
+  raw: RawSource[];
+  /** Output columns declared quasi-identifiers. */
+  declaredQuasiIdentifiers: string[];
+  /** Output columns declared sensitive. */
+  sensitive: string[];
+  /** True for synthetic or perturbed output: runs B6. Default false. */
+  synthetic?: boolean;
+  /** For B6: raw rows held out from generation (a table in `conn`); `raw[0]` must then be the generation input without them. */
+  control?: string;
+}
+
+/** The threshold groups the extract audit reads (a subset of {@link Thresholds}). */
+export type ExtractThresholds = Pick<Thresholds, 'B1' | 'B2' | 'B3' | 'B4' | 'B5' | 'B6' | 'quasiIdentifiers'>;
+
+/** Technical options of the extract audit (not policy thresholds). */
+export interface ExtractAuditOptions {
+  /** B2 search options; see {@link DEFAULT_ENCODING_OPTIONS}. */
+  encodings?: Partial<EncodingOptions>;
+  /** B6 attack options; see {@link DEFAULT_SYNTHETIC_RISK_OPTIONS}. */
+  synthetic?: Partial<SyntheticRiskOptions>;
+  /** B5: a shared column links only if at least this share of output rows hold a value found in the raw column. Default 0.9. */
+  comparableShare?: number;
+  /** B1: raw identifier values shorter than this (after normalization) are not matched, so that placeholders like "0" do not flood the check. Default 2 characters. */
+  minIdentifierLength?: number;
+}
+
+/** Output column as the checks see it: its name, the SQL that renders it as VARCHAR, its label. */
+export interface AuditColumn {
+  name: string;
+  /** SQL expression over the output table giving the value as VARCHAR (or NULL). */
+  expr: string;
+  label: string;
+  /** DuckDB type name. */
+  type: string;
+  /** Short alias used in unpivoted temp tables. */
+  alias: string;
+}
+
+const FLOAT_TYPES = /^(FLOAT|DOUBLE|REAL|DECIMAL)/;
+
+/**
+ * Renders a column as VARCHAR for identifier matching. Whole floats and decimals
+ * print without a fraction, so that a mobile number stored as DOUBLE still meets
+ * its raw string; booleans cannot carry an identifier and are skipped (null).
+ */
+function varcharExpr(name: string, type: string): string | null {
+  const c = quoteIdent(name);
+  if (type === 'BOOLEAN') return null;
+  if (FLOAT_TYPES.test(type)) {
+    return `CASE WHEN isfinite(${c}::DOUBLE) AND ${c} = trunc(${c}) AND abs(${c}::DOUBLE) < 1e30 THEN CAST(CAST(${c} AS HUGEINT) AS VARCHAR) ELSE CAST(${c} AS VARCHAR) END`;
+  }
+  return `CAST(${c} AS VARCHAR)`;
+}
+
+function statusOf(fail: boolean, review: boolean): Status {
+  return fail ? 'fail' : review ? 'review' : 'pass';
+}
+
+async function one<T>(conn: DuckDBConnection, sql: string): Promise<T> {
+  const rows = await queryJson<T>(conn, sql);
+  return rows[0]!;
+}
+
+/** Columns of a table or view, with DuckDB types; SLUICE_ERR_INPUT_INVALID naming the table if it is missing. */
+export async function describeTable(conn: DuckDBConnection, table: string, field: string): Promise<Map<string, string>> {
+  try {
+    const rows = await queryJson<{ column_name: string; column_type: string }>(conn, `DESCRIBE ${quoteIdent(table)}`);
+    return new Map(rows.map((r) => [r.column_name, r.column_type]));
+  } catch (e) {
+    throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${field}: expected a table or view in the audit connection; found none named ${JSON.stringify(table)}`, { cause: e });
+  }
+}
+
+function requireColumns(have: Map<string, string>, wanted: string[], field: string): void {
+  const missing = wanted.filter((c) => !have.has(c));
+  if (missing.length > 0) {
+    throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${field}: expected columns of the table; ${missing.length} not found: ${missing.join(', ')}`);
+  }
+}
+
+/**
+ * Audits a staged row-level extract against its raw lineage (AUDIT.md B1–B5, and
+ * B6 when `input.synthetic`). Returns one {@link CheckResult} per check, in id
+ * order; each names columns, counts and shares, never a value.
+ *
+ * - B1: every non-boolean output value, normalized (full-width → ASCII, trimmed,
+ *   spaces and hyphens removed, upper case), is hash-joined against one
+ *   deduplicated table of normalized raw direct-identifier values; and matched
+ *   against the PII detectors of `pii-sql.ts`. Fails on any hit.
+ * - B2: see `encodings.ts` (reversal, hex, base64, unsalted/known/in-output
+ *   salted MD5/SHA-1/SHA-256, dictionary of small raw domains).
+ * - B3: k-anonymity on declared plus inferred quasi-identifiers; fail < B3.failBelow, review < B3.reviewBelow.
+ * - B4: distinct ℓ-diversity of each declared sensitive column within the B3 classes.
+ * - B5: share of output rows whose values on the columns shared with a raw table
+ *   (same name, comparable values, not tokens) match exactly one raw row.
+ * - B6: see `singling-out.ts`.
+ *
+ * Temporary tables are created under a random prefix and dropped before return.
+ * Throws SLUICE_ERR_INPUT_INVALID naming the field when a table or column is missing.
+ */
+export async function auditExtract(
+  conn: DuckDBConnection,
+  input: ExtractAuditInput,
+  thresholds: Readonly<ExtractThresholds> = DEFAULT_THRESHOLDS,
+  options: ExtractAuditOptions = {},
+): Promise<CheckResult[]> {
+  const outTypes = await describeTable(conn, input.output, 'output');
+  requireColumns(outTypes, input.outputColumns.map((c) => c.name), 'outputColumns');
+  requireColumns(outTypes, input.declaredQuasiIdentifiers, 'declaredQuasiIdentifiers');
+  requireColumns(outTypes, input.sensitive, 'sensitive');
+  const rawTypes: Map<string, string>[] = [];
+  for (const [i, r] of input.raw.entries()) {
+    const types = await describeTable(conn, r.table, `raw[${i}].table`);
+    requireColumns(types, [...r.directIdentifiers, ...r.quasiIdentifiers, ...r.sensitive], `raw[${i}]`);
+    rawTypes.push(types);
+  }
+  const labelOf = new Map(input.outputColumns.map((c) => [c.name, c.label]));
+  const columns: AuditColumn[] = [];
+  for (const [name, type] of outTypes) {
+    const expr = varcharExpr(name, type);
+    if (expr !== null) columns.push({ name, expr, label: labelOf.get(name) ?? 'unknown', type, alias: `c${columns.length}` });
+  }
+
+  const p = `__sluice_audit_${randomBytes(6).toString('hex')}`;
+  const out = quoteIdent(input.output);
+  const created: string[] = [];
+  const temp = async (name: string, sql: string): Promise<string> => {
+    const t = `${p}_${name}`;
+    created.push(t);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${t} AS ${sql}`);
+    return t;
+  };
+  try {
+    const { n: nRows } = await one<{ n: number }>(conn, `SELECT count(*)::BIGINT AS n FROM ${out}`);
+    // One pass over the output: every column's distinct values with their row counts. B1, B2 and the
+    // QI inference all work on this (distinct values, not rows), which is what makes 1M rows cheap.
+    const vals = columns.length === 0
+      ? await temp('vals', `SELECT NULL::VARCHAR AS col, NULL::VARCHAR AS v, 0::BIGINT AS n WHERE false`)
+      : await temp('vals', `SELECT col, v, count(*)::BIGINT AS n FROM (UNPIVOT (SELECT ${columns.map((c) => `${c.expr} AS ${c.alias}`).join(', ')} FROM ${out}) ON COLUMNS(*) INTO NAME col VALUE v) GROUP BY ALL`);
+    const nv = await temp('nv', `SELECT col, ${normalizeSql('v')} AS nv, sum(n)::BIGINT AS n FROM ${vals} GROUP BY ALL`);
+    const minLen = options.minIdentifierLength ?? 2;
+    // Raw identifier values once, as stored (trimmed) and normalized: B1 joins the normalized
+    // form, B2 hashes and decodes both (hashers differ in which form they hash).
+    const idParts = input.raw.flatMap((r) =>
+      r.directIdentifiers.map((c) => {
+        const v = trimSql(`CAST(${quoteIdent(c)} AS VARCHAR)`);
+        return `SELECT v, ${normalizeSql('v')} AS nv, ${quoteLiteral(`${r.table}.${c}`)} AS src FROM (SELECT DISTINCT ${v} AS v FROM ${quoteIdent(r.table)} WHERE ${quoteIdent(c)} IS NOT NULL)`;
+      }),
+    );
+    const rawIds = await temp('rawids', idParts.length === 0
+      ? `SELECT NULL::VARCHAR AS v, NULL::VARCHAR AS nv, NULL::VARCHAR AS src WHERE false`
+      : `SELECT * FROM (${idParts.join(' UNION ALL ')}) WHERE length(nv) >= ${minLen}`);
+    const rid = await temp('rid', `SELECT DISTINCT nv AS v, src FROM ${rawIds}`);
+    // Only output values as long as some raw identifier can equal one; the filter keeps millions
+    // of 64-character tokens out of the joins.
+    const ridLens = (await queryJson<{ l: number }>(conn, `SELECT DISTINCT length(v) AS l FROM ${rid}`)).map((r) => Number(r.l));
+    const byAlias = new Map(columns.map((c) => [c.alias, c]));
+    const nameOf = (alias: string): string => byAlias.get(alias)?.name ?? alias;
+
+    const results: CheckResult[] = [];
+    results.push(await checkIdentifiers(conn, { nv, rid, ridLens, nameOf, nRows, thresholds, idColumns: idParts.length, minLen }));
+    const encOptions: EncodingOptions = { ...DEFAULT_ENCODING_OPTIONS, ...options.encodings };
+    results.push(await checkReversibleEncodings(conn, { prefix: p, output: out, columns, vals, nv, rid, ridLens, rawIds, raw: input.raw, nRows, thresholds, created }, encOptions));
+
+    const uniq = await queryJson<{ col: string; unique_rows: number; distinct_values: number }>(conn,
+      `SELECT col, coalesce(sum(n) FILTER (WHERE n = 1), 0)::BIGINT AS unique_rows, count(*)::BIGINT AS distinct_values FROM ${vals} GROUP BY col`);
+    const uniqueShare = new Map(uniq.map((u) => [nameOf(u.col), nRows === 0 ? 0 : Number(u.unique_rows) / nRows]));
+    // A per-person token (an HMAC of the ID number) is unique per row, so it would always be
+    // "inferred" as a QI and force k = 1. It is left out on purpose: without the key a token
+    // cannot be joined to any raw or outside table, and re-identification through a token that
+    // is a keyless hash is B2's job, which runs on every column whatever its label. Counting
+    // tokens here would fail every tokenized extract and add no protection.
+    const inferred = columns
+      .filter((c) => c.label !== 'token' && !input.declaredQuasiIdentifiers.includes(c.name))
+      .filter((c) => (uniqueShare.get(c.name) ?? 0) > thresholds.quasiIdentifiers.uniqueShare)
+      .map((c) => c.name);
+    // Booleans are not in `columns` but may still be declared QIs; keep the declared list as given.
+    const qis = [...input.declaredQuasiIdentifiers, ...inferred];
+    results.push(await checkKAnonymity(conn, out, qis, inferred, nRows, thresholds));
+    results.push(await checkLDiversity(conn, out, qis, input.sensitive, nRows, thresholds));
+    results.push(await checkLinkage(conn, { out, columns, vals, raw: input.raw, rawTypes, nRows, thresholds, comparableShare: options.comparableShare ?? 0.9, nameOf, prefix: p, created }));
+    if (input.synthetic === true) {
+      const synOptions: SyntheticRiskOptions = { ...DEFAULT_SYNTHETIC_RISK_OPTIONS, ...options.synthetic };
+      const raw0 = input.raw[0];
+      const exclude = new Set([...(raw0?.directIdentifiers ?? []), ...columns.filter((c) => c.label === 'token').map((c) => c.name)]);
+      results.push(await checkSyntheticRisk(conn, {
+        synthetic: input.output,
+        original: raw0?.table ?? null,
+        control: input.control ?? null,
+        columns: [...outTypes.keys()].filter((c) => !exclude.has(c) && (rawTypes[0]?.has(c) ?? false)),
+        knownColumns: input.declaredQuasiIdentifiers,
+        secrets: input.sensitive,
+      }, thresholds, synOptions));
+    }
+    return results;
+  } finally {
+    for (const t of created.reverse()) await conn.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  }
+}
+
+interface IdentifierContext {
+  nv: string;
+  rid: string;
+  ridLens: number[];
+  nameOf: (alias: string) => string;
+  nRows: number;
+  thresholds: Readonly<ExtractThresholds>;
+  idColumns: number;
+  minLen: number;
+}
+
+/** B1: exact matches of raw direct identifiers and PII patterns, per column and detector. */
+async function checkIdentifiers(conn: DuckDBConnection, ctx: IdentifierContext): Promise<CheckResult> {
+  const exact = await queryJson<{ col: string; src: string; rows: number; vals: number }>(conn,
+    `SELECT o.col, r.src, sum(o.n)::BIGINT AS rows, count(*)::BIGINT AS vals FROM (SELECT * FROM ${ctx.nv} WHERE length(nv) IN (${[0, ...ctx.ridLens].join(', ')})) o JOIN ${ctx.rid} r ON o.nv = r.v GROUP BY ALL ORDER BY ALL`);
+  const pii = await queryJson<{ col: string; det: string; rows: number; vals: number }>(conn,
+    `SELECT col, det, sum(n)::BIGINT AS rows, count(*)::BIGINT AS vals FROM (SELECT col, n, ${piiDetectorSql('nv')} AS det FROM ${ctx.nv}) WHERE det IS NOT NULL GROUP BY ALL ORDER BY ALL`);
+  const { ids } = await one<{ ids: number }>(conn, `SELECT count(*)::BIGINT AS ids FROM ${ctx.rid}`);
+  const metrics: CheckResult['metrics'] = { rows: ctx.nRows, rawIdentifierValues: Number(ids) };
+  const flagged = new Set<string>();
+  for (const e of exact) {
+    const col = ctx.nameOf(e.col);
+    flagged.add(col);
+    metrics[`${col}|raw-identifier:${e.src}`] = Number(e.rows);
+  }
+  for (const q of pii) {
+    const col = ctx.nameOf(q.col);
+    flagged.add(col);
+    metrics[`${col}|pattern:${q.det}`] = Number(q.rows);
+  }
+  const exactRows = exact.reduce((s, e) => s + Number(e.rows), 0);
+  const piiRows = pii.reduce((s, q) => s + Number(q.rows), 0);
+  metrics['exactMatchCells'] = exactRows;
+  metrics['patternMatchCells'] = piiRows;
+  metrics['columnsFlagged'] = flagged.size;
+  const columns = [...flagged].sort();
+  const fail = flagged.size > 0;
+  return {
+    id: 'B1',
+    name: 'identifiers',
+    status: fail ? ctx.thresholds.B1.status : 'pass',
+    summary: fail
+      ? `${columns.length} column(s) hold raw direct identifiers or PII patterns: ${columns.join(', ')} (${exactRows} exact, ${piiRows} pattern cells)`
+      : `no output value equals one of ${Number(ids)} raw identifier values or matches a PII pattern`,
+    columns,
+    metrics,
+    parameters: {
+      status: ctx.thresholds.B1.status,
+      normalization: 'full-width→ASCII, trim, drop spaces and hyphens, upper case',
+      detectors: 'id-number(GB 11643), uscc(GB 32100), mobile, bank-card(Luhn, IIN 2-6), email',
+      rawIdentifierColumns: ctx.idColumns,
+      minIdentifierLength: ctx.minLen,
+    },
+  };
+}
+
+function groupBy(cols: string[]): string {
+  return cols.map(quoteIdent).join(', ');
+}
+
+/** B3: the smallest equivalence class on the quasi-identifiers. */
+async function checkKAnonymity(conn: DuckDBConnection, out: string, qis: string[], inferred: string[], nRows: number, t: Readonly<ExtractThresholds>): Promise<CheckResult> {
+  const parameters = { failBelow: t.B3.failBelow, reviewBelow: t.B3.reviewBelow, inferredUniqueShare: t.quasiIdentifiers.uniqueShare, quasiIdentifiers: qis.join(',') };
+  if (qis.length === 0 || nRows === 0) {
+    return { id: 'B3', name: 'k-anonymity', status: 'pass', summary: qis.length === 0 ? 'no declared or inferred quasi-identifiers' : 'the output is empty', columns: [], metrics: { rows: nRows, k: nRows, classes: nRows === 0 ? 0 : 1, quasiIdentifiers: 0 }, parameters };
+  }
+  const r = await one<{ k: number; classes: number; fail_classes: number; fail_rows: number; review_classes: number; review_rows: number }>(conn,
+    `SELECT min(sz)::BIGINT AS k, count(*)::BIGINT AS classes,
+      count(*) FILTER (WHERE sz < ${t.B3.failBelow})::BIGINT AS fail_classes, coalesce(sum(sz) FILTER (WHERE sz < ${t.B3.failBelow}), 0)::BIGINT AS fail_rows,
+      count(*) FILTER (WHERE sz < ${t.B3.reviewBelow})::BIGINT AS review_classes, coalesce(sum(sz) FILTER (WHERE sz < ${t.B3.reviewBelow}), 0)::BIGINT AS review_rows
+     FROM (SELECT count(*) AS sz FROM ${out} GROUP BY ${groupBy(qis)})`);
+  const k = Number(r.k);
+  const status = statusOf(k < t.B3.failBelow, k < t.B3.reviewBelow);
+  return {
+    id: 'B3',
+    name: 'k-anonymity',
+    status,
+    summary: `smallest class on ${qis.length} quasi-identifier(s) has ${k} row(s)${inferred.length > 0 ? ` (inferred: ${inferred.join(', ')})` : ''}; ${Number(r.fail_classes)} class(es) below ${t.B3.failBelow}, ${Number(r.review_classes)} below ${t.B3.reviewBelow}`,
+    columns: qis,
+    metrics: {
+      rows: nRows, k, classes: Number(r.classes), quasiIdentifiers: qis.length, inferredQuasiIdentifiers: inferred.length,
+      classesBelowFail: Number(r.fail_classes), rowsBelowFail: Number(r.fail_rows), shareBelowFail: Number(r.fail_rows) / nRows,
+      classesBelowReview: Number(r.review_classes), rowsBelowReview: Number(r.review_rows),
+    },
+    parameters,
+  };
+}
+
+/** B4: distinct ℓ-diversity of each declared sensitive column within the QI classes. */
+async function checkLDiversity(conn: DuckDBConnection, out: string, qis: string[], sensitive: string[], nRows: number, t: Readonly<ExtractThresholds>): Promise<CheckResult> {
+  const parameters = { failBelow: t.B4.failBelow, reviewBelow: t.B4.reviewBelow, quasiIdentifiers: qis.join(',') };
+  if (sensitive.length === 0 || nRows === 0) {
+    return { id: 'B4', name: 'l-diversity', status: 'pass', summary: sensitive.length === 0 ? 'no declared sensitive columns' : 'the output is empty', columns: [], metrics: { rows: nRows, sensitiveColumns: sensitive.length }, parameters };
+  }
+  const metrics: CheckResult['metrics'] = { rows: nRows, sensitiveColumns: sensitive.length };
+  let worst = Infinity;
+  const flagged: string[] = [];
+  for (const s of sensitive) {
+    const by = qis.length === 0 ? '' : `GROUP BY ${groupBy(qis)}`;
+    const r = await one<{ l: number; fail_classes: number; fail_rows: number; review_classes: number }>(conn,
+      `SELECT min(l)::BIGINT AS l, count(*) FILTER (WHERE l < ${t.B4.failBelow})::BIGINT AS fail_classes,
+        coalesce(sum(sz) FILTER (WHERE l < ${t.B4.failBelow}), 0)::BIGINT AS fail_rows, count(*) FILTER (WHERE l < ${t.B4.reviewBelow})::BIGINT AS review_classes
+       FROM (SELECT count(DISTINCT ${quoteIdent(s)}) AS l, count(*) AS sz FROM ${out} ${by})`);
+    const l = Number(r.l);
+    metrics[`${s}|l`] = l;
+    metrics[`${s}|classesBelowFail`] = Number(r.fail_classes);
+    metrics[`${s}|rowsBelowFail`] = Number(r.fail_rows);
+    metrics[`${s}|classesBelowReview`] = Number(r.review_classes);
+    if (l < t.B4.reviewBelow) flagged.push(s);
+    worst = Math.min(worst, l);
+  }
+  metrics['l'] = worst;
+  const status = statusOf(worst < t.B4.failBelow, worst < t.B4.reviewBelow);
+  return {
+    id: 'B4',
+    name: 'l-diversity',
+    status,
+    summary: `smallest number of distinct sensitive values in a class is ${worst}${flagged.length > 0 ? ` (${flagged.join(', ')})` : ''}`,
+    columns: flagged,
+    metrics,
+    parameters,
+  };
+}
+
+interface LinkageContext {
+  out: string;
+  columns: AuditColumn[];
+  vals: string;
+  raw: RawSource[];
+  rawTypes: Map<string, string>[];
+  nRows: number;
+  thresholds: Readonly<ExtractThresholds>;
+  comparableShare: number;
+  nameOf: (alias: string) => string;
+  prefix: string;
+  created: string[];
+}
+
+/**
+ * B5: for each raw table, the output columns that share a name with one of its
+ * columns, are not tokens, and whose values mostly occur in the raw column (so a
+ * generalized "1980-1989" does not pose as a birth date) form the link key; the
+ * share of output rows whose key matches exactly one raw row is the linkage risk.
+ * Comparison is on the VARCHAR rendering with NULL = NULL, which is how a
+ * linker holding both files would join them.
+ */
+async function checkLinkage(conn: DuckDBConnection, ctx: LinkageContext): Promise<CheckResult> {
+  const t = ctx.thresholds;
+  const metrics: CheckResult['metrics'] = { rows: ctx.nRows };
+  let worstShare = 0;
+  let worstCols: string[] = [];
+  for (const [i, r] of ctx.raw.entries()) {
+    const types = ctx.rawTypes[i]!;
+    const shared = ctx.columns.filter((c) => c.label !== 'token' && types.has(c.name));
+    const key: AuditColumn[] = [];
+    for (const c of shared) {
+      const rawExpr = varcharExpr(c.name, types.get(c.name)!) ?? `CAST(${quoteIdent(c.name)} AS VARCHAR)`;
+      const row = await one<{ found: number; total: number }>(conn,
+        `SELECT coalesce(sum(o.n) FILTER (WHERE r.v IS NOT NULL), 0)::BIGINT AS found, coalesce(sum(o.n), 0)::BIGINT AS total
+         FROM (SELECT v, n FROM ${ctx.vals} WHERE col = ${quoteLiteral(c.alias)}) o
+         LEFT JOIN (SELECT DISTINCT ${rawExpr} AS v FROM ${quoteIdent(r.table)}) r ON o.v = r.v`);
+      const share = Number(row.total) === 0 ? 0 : Number(row.found) / Number(row.total);
+      metrics[`${r.table}.${c.name}|comparableShare`] = share;
+      if (share >= ctx.comparableShare) key.push(c);
+    }
+    if (key.length === 0) {
+      metrics[`${r.table}|linkedShare`] = 0;
+      continue;
+    }
+    const oKey = key.map((c, j) => `${c.expr} AS k${j}`).join(', ');
+    const rKey = key.map((c, j) => `${varcharExpr(c.name, types.get(c.name)!) ?? `CAST(${quoteIdent(c.name)} AS VARCHAR)`} AS k${j}`).join(', ');
+    const on = key.map((_, j) => `o.k${j} IS NOT DISTINCT FROM r.k${j}`).join(' AND ');
+    const ks = key.map((_, j) => `k${j}`).join(', ');
+    const row = await one<{ linked: number }>(conn,
+      `SELECT coalesce(sum(o.oc) FILTER (WHERE r.rc = 1), 0)::BIGINT AS linked
+       FROM (SELECT ${ks}, count(*) AS oc FROM (SELECT ${oKey} FROM ${ctx.out}) GROUP BY ALL) o
+       JOIN (SELECT ${ks}, count(*) AS rc FROM (SELECT ${rKey} FROM ${quoteIdent(r.table)}) GROUP BY ALL) r ON ${on}`);
+    const share = ctx.nRows === 0 ? 0 : Number(row.linked) / ctx.nRows;
+    metrics[`${r.table}|linkedRows`] = Number(row.linked);
+    metrics[`${r.table}|linkedShare`] = share;
+    metrics[`${r.table}|keyColumns`] = key.length;
+    if (share >= worstShare) {
+      worstShare = share;
+      worstCols = key.map((c) => c.name);
+    }
+  }
+  metrics['linkedShare'] = worstShare;
+  const fail = worstShare > t.B5.maxShare;
+  return {
+    id: 'B5',
+    name: 'linkage',
+    status: fail ? 'fail' : 'pass',
+    summary: worstCols.length === 0
+      ? 'no comparable non-token column shared with the raw data'
+      : `${(worstShare * 100).toFixed(2)}% of output rows link to exactly one raw row on ${worstCols.join(', ')}`,
+    columns: worstCols,
+    metrics,
+    parameters: { maxShare: t.B5.maxShare, comparableShare: ctx.comparableShare },
+  };
+}

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { SluiceError } from '../lib/errors.js';
+import { TREATMENTS } from '../lib/vocabulary.js';
+import { appendAuditLog } from './audit-log.js';
+import { fromJson, jsonParam, parseInput, toIso, type Db } from './db.js';
+import type { Agreement, AgreementRecord, DatasetGrant } from './types.js';
+
+/** The longest term an agreement may have, in years (§3.9). */
+export const MAX_TERM_YEARS = 3;
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function isCalendarDate(s: string): boolean {
+  if (!ISO_DATE.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+/**
+ * `date` plus `years`, clamping 29 February to the 28th as PostgreSQL does
+ * (the database checks the same bound).
+ */
+export function addYears(date: string, years: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const last = new Date(Date.UTC(y + years, m, 0)).getUTCDate();
+  return `${String(y + years).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(Math.min(d, last)).padStart(2, '0')}`;
+}
+
+const AgreementSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected 1–128 letters, digits, _ . : -'),
+    scenario: z.string().min(1),
+    operator: z.string().min(1),
+    purpose: z.string().min(1),
+    useClass: z.enum(['public-interest', 'industry']),
+    grants: z
+      .array(
+        z.object({
+          dataset: z.string().min(1),
+          columns: z
+            .array(z.object({ name: z.string().min(1), treatment: z.enum(TREATMENTS), level: z.string().min(1).optional() }))
+            .min(1, 'expected at least one granted column'),
+        }),
+      )
+      .min(1, 'expected at least one granted dataset'),
+    validFrom: z.string().refine(isCalendarDate, 'expected an ISO date YYYY-MM-DD'),
+    validTo: z.string().refine(isCalendarDate, 'expected an ISO date YYYY-MM-DD'),
+    status: z.enum(['active', 'terminated']),
+  })
+  .superRefine((a, ctx) => {
+    if (!isCalendarDate(a.validFrom) || !isCalendarDate(a.validTo)) return;
+    if (a.validTo < a.validFrom) {
+      ctx.addIssue({ code: 'custom', path: ['validTo'], message: 'expected a date on or after validFrom (found an earlier one)' });
+      return;
+    }
+    const limit = addYears(a.validFrom, MAX_TERM_YEARS);
+    if (a.validTo >= limit) {
+      const days = Math.round((Date.parse(a.validTo) - Date.parse(a.validFrom)) / 86_400_000) + 1;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['validTo'],
+        message: `the term may be at most ${MAX_TERM_YEARS} years (§3.9): expected validTo before ${limit}, found a term of ${days} days`,
+      });
+    }
+  });
+
+interface AgreementRow {
+  id: string;
+  scenario: string;
+  operator: string;
+  purpose: string;
+  use_class: Agreement['useClass'];
+  grants: unknown;
+  valid_from: string;
+  valid_to: string;
+  status: Agreement['status'];
+  created_at: unknown;
+  terminated_at: unknown;
+  terminated_by: string | null;
+}
+
+// Dates as text: drivers would turn `date` into a local-midnight Date.
+const COLS = `id, scenario, operator, purpose, use_class, grants, valid_from::text AS valid_from, valid_to::text AS valid_to,
+  status, created_at, terminated_at, terminated_by`;
+
+function toAgreement(r: AgreementRow): AgreementRecord {
+  return {
+    id: r.id,
+    scenario: r.scenario,
+    operator: r.operator,
+    purpose: r.purpose,
+    useClass: r.use_class,
+    grants: fromJson<DatasetGrant[]>(r.grants),
+    validFrom: r.valid_from,
+    validTo: r.valid_to,
+    status: r.status,
+    createdAt: toIso(r.created_at) ?? '',
+    terminatedAt: toIso(r.terminated_at),
+    terminatedBy: r.terminated_by,
+  };
+}
+
+/** Checks an agreement; throws SLUICE_ERR_INPUT_INVALID naming the field (e.g. `agreement.validTo`). */
+export function validateAgreement(a: unknown): Agreement {
+  return parseInput(AgreementSchema, a, 'agreement') as Agreement;
+}
+
+/** Authorized-operation agreements. */
+export class AgreementsRepo {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Stores a new agreement after {@link validateAgreement}: a term of at most
+   * 3 years, validFrom ≤ validTo, at least one grant. An existing id is
+   * SLUICE_ERR_CONFLICT. Logged as `agreement.create`.
+   */
+  async createAgreement(input: Agreement, by = 'system'): Promise<AgreementRecord> {
+    const a = validateAgreement(input);
+    return this.db.tx(async (t) => {
+      const clash = await t.query<{ id: string }>('SELECT id FROM agreements WHERE id = $1', [a.id]);
+      if (clash.length > 0) throw new SluiceError('SLUICE_ERR_CONFLICT', `agreement ${a.id} already exists`);
+      const rows = await t.query<AgreementRow>(
+        `INSERT INTO agreements (id, scenario, operator, purpose, use_class, grants, valid_from, valid_to, status)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::date, $8::date, $9) RETURNING ${COLS}`,
+        [a.id, a.scenario, a.operator, a.purpose, a.useClass, jsonParam(a.grants), a.validFrom, a.validTo, a.status],
+      );
+      await appendAuditLog(t, {
+        actor: by,
+        action: 'agreement.create',
+        subject: a.id,
+        details: { operator: a.operator, useClass: a.useClass, validFrom: a.validFrom, validTo: a.validTo, datasets: a.grants.map((g) => g.dataset) },
+      });
+      return toAgreement(rows[0] as AgreementRow);
+    });
+  }
+
+  /** One agreement, or null. */
+  async getAgreement(id: string): Promise<AgreementRecord | null> {
+    const rows = await this.db.query<AgreementRow>(`SELECT ${COLS} FROM agreements WHERE id = $1`, [id]);
+    return rows[0] ? toAgreement(rows[0]) : null;
+  }
+
+  /** All agreements, oldest first. */
+  async listAgreements(): Promise<AgreementRecord[]> {
+    return (await this.db.query<AgreementRow>(`SELECT ${COLS} FROM agreements ORDER BY created_at, id`)).map(toAgreement);
+  }
+
+  /**
+   * Marks an agreement terminated (idempotent: terminating twice keeps the
+   * first time and person). New runs under it are refused from then on;
+   * cancelling its runs and deleting its data is the termination procedure's
+   * job. SLUICE_ERR_NOT_FOUND for an unknown id. Logged as `agreement.terminate`.
+   */
+  async terminateAgreement(id: string, by: string): Promise<AgreementRecord> {
+    return this.db.tx(async (t) => {
+      const rows = await t.query<AgreementRow>(
+        `UPDATE agreements SET status = 'terminated', terminated_at = now(), terminated_by = $2
+         WHERE id = $1 AND status <> 'terminated' RETURNING ${COLS}`,
+        [id, by],
+      );
+      if (rows[0]) {
+        await appendAuditLog(t, { actor: by, action: 'agreement.terminate', subject: id, details: {} });
+        return toAgreement(rows[0]);
+      }
+      const existing = await t.query<AgreementRow>(`SELECT ${COLS} FROM agreements WHERE id = $1`, [id]);
+      if (!existing[0]) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `agreement ${id} not found`);
+      return toAgreement(existing[0]);
+    });
+  }
+}

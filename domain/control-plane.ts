@@ -1,0 +1,269 @@
+import { AgreementsRepo } from './agreements-repo.js';
+import { ArtifactsRepo, type NewArtifact } from './artifacts-repo.js';
+import {
+  appendAuditLog,
+  auditLogHead,
+  listAuditLog,
+  verifyAuditLog,
+  type AuditLogInput,
+  type AuditLogQuery,
+  type AuditLogVerification,
+} from './audit-log.js';
+import { DatasetsRepo } from './datasets-repo.js';
+import { openDb, type Db, type OpenDbOptions } from './db.js';
+import { ReleasesRepo, type NewRelease } from './releases-repo.js';
+import { ReportsRepo, type NewReport } from './reports-repo.js';
+import { ReviewsRepo, type NewReview } from './reviews-repo.js';
+import { RunsRepo, type NewRun, type RunQuery, type StepPatch } from './runs-repo.js';
+import type {
+  Agreement,
+  AgreementRecord,
+  Artifact,
+  AuditLogEntry,
+  DatasetInfo,
+  DatasetRecord,
+  LineageRecord,
+  Release,
+  ReportRecord,
+  Review,
+  Run,
+  RunStatus,
+  RunSummary,
+  User,
+  UserRecord,
+  Zone,
+} from './types.js';
+import { UsersRepo, type NewUser } from './users-repo.js';
+
+export type { NewArtifact, NewRelease, NewReport, NewReview, NewRun, NewUser, RunQuery, StepPatch, AuditLogInput, AuditLogQuery, AuditLogVerification };
+
+/** Options of {@link ControlPlane.open}: see {@link OpenDbOptions}. */
+export type ControlPlaneOptions = OpenDbOptions;
+
+/**
+ * The control plane: governance state of the domain in PostgreSQL (when
+ * `databaseUrl` is given) or embedded PGlite (under `<dataRoot>/control-plane`,
+ * or in memory). Every method returns plain objects with camelCase fields,
+ * ISO timestamps (ms) and numbers.
+ *
+ * Governance changes append to the audit log in the same transaction
+ * (`user.create`, `user.disable`/`user.enable`, `dataset.register`,
+ * `agreement.create`, `agreement.terminate`, `run.create`, `report.save`,
+ * `review.add`, `release.create`): callers need not log those again.
+ */
+export class ControlPlane {
+  readonly #users: UsersRepo;
+  readonly #datasets: DatasetsRepo;
+  readonly #agreements: AgreementsRepo;
+  readonly #runs: RunsRepo;
+  readonly #artifacts: ArtifactsRepo;
+  readonly #reports: ReportsRepo;
+  readonly #reviews: ReviewsRepo;
+  readonly #releases: ReleasesRepo;
+
+  private constructor(readonly db: Db) {
+    this.#users = new UsersRepo(db);
+    this.#datasets = new DatasetsRepo(db);
+    this.#agreements = new AgreementsRepo(db);
+    this.#runs = new RunsRepo(db);
+    this.#artifacts = new ArtifactsRepo(db);
+    this.#reports = new ReportsRepo(db);
+    this.#reviews = new ReviewsRepo(db);
+    this.#releases = new ReleasesRepo(db);
+  }
+
+  /** Opens the database (migrating it) and returns the control plane. Errors as {@link openDb}. */
+  static async open(options: ControlPlaneOptions): Promise<ControlPlane> {
+    return new ControlPlane(await openDb(options));
+  }
+
+  /** Closes the database. */
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  // ------------------------------------------------------------ users
+
+  /** Creates a user; the token is returned once and only its sha256 is stored. */
+  createUser(input: NewUser, by = 'system'): Promise<{ user: UserRecord; token: string }> {
+    return this.#users.createUser(input, by);
+  }
+  /** The active user holding `token`, or null. */
+  authenticate(token: string): Promise<User | null> {
+    return this.#users.authenticate(token);
+  }
+  /** One user, or null. */
+  getUser(id: string): Promise<UserRecord | null> {
+    return this.#users.getUser(id);
+  }
+  /** All users. */
+  listUsers(): Promise<UserRecord[]> {
+    return this.#users.listUsers();
+  }
+  /** Disables (or re-enables) a user; returns whether the user exists. */
+  setUserDisabled(id: string, disabled: boolean, by: string): Promise<boolean> {
+    return this.#users.setUserDisabled(id, disabled, by);
+  }
+
+  // ------------------------------------------------------------ datasets
+
+  /** Registers (or re-registers) a dataset in the catalog. */
+  registerDataset(info: DatasetInfo, by: string): Promise<DatasetRecord> {
+    return this.#datasets.registerDataset(info, by);
+  }
+  /** One dataset, or null. */
+  getDataset(name: string): Promise<DatasetRecord | null> {
+    return this.#datasets.getDataset(name);
+  }
+  /** All datasets. */
+  listDatasets(): Promise<DatasetRecord[]> {
+    return this.#datasets.listDatasets();
+  }
+
+  // ------------------------------------------------------------ agreements
+
+  /** Validates (term ≤ 3 years, validFrom ≤ validTo, grants) and stores an agreement. */
+  createAgreement(a: Agreement, by = 'system'): Promise<AgreementRecord> {
+    return this.#agreements.createAgreement(a, by);
+  }
+  /** One agreement, or null. */
+  getAgreement(id: string): Promise<AgreementRecord | null> {
+    return this.#agreements.getAgreement(id);
+  }
+  /** All agreements. */
+  listAgreements(): Promise<AgreementRecord[]> {
+    return this.#agreements.listAgreements();
+  }
+  /** Marks an agreement terminated (idempotent). */
+  terminateAgreement(id: string, by: string): Promise<AgreementRecord> {
+    return this.#agreements.terminateAgreement(id, by);
+  }
+
+  // ------------------------------------------------------------ runs and steps
+
+  /** Stores a run and its steps in one transaction. */
+  createRun(input: NewRun): Promise<Run> {
+    return this.#runs.createRun(input);
+  }
+  /** A run with its steps, or null. */
+  getRun(id: string): Promise<Run | null> {
+    return this.#runs.getRun(id);
+  }
+  /** Runs, newest first. */
+  listRuns(q: RunQuery = {}): Promise<RunSummary[]> {
+    return this.#runs.listRuns(q);
+  }
+  /** Moves a run to a status unless it is terminal; returns whether it changed. */
+  setRunStatus(id: string, status: RunStatus, error: { errorCode?: string; errorMessage?: string } = {}): Promise<boolean> {
+    return this.#runs.setRunStatus(id, status, error);
+  }
+  /** Patches a step; returns whether it changed. */
+  updateStep(runId: string, stepId: string, patch: StepPatch): Promise<boolean> {
+    return this.#runs.updateStep(runId, stepId, patch);
+  }
+
+  // ------------------------------------------------------------ artifacts and lineage
+
+  /** Records an artifact and its lineage (idempotent on hash and zone). */
+  recordArtifact(input: NewArtifact): Promise<Artifact> {
+    return this.#artifacts.recordArtifact(input);
+  }
+  /** An artifact in a zone, or its most downstream copy. */
+  getArtifact(hash: string, zone?: Zone): Promise<Artifact | null> {
+    return this.#artifacts.getArtifact(hash, zone);
+  }
+  /** Artifacts recorded by a run. */
+  listArtifactsForRun(runId: string): Promise<Artifact[]> {
+    return this.#artifacts.listArtifactsForRun(runId);
+  }
+  /** The lineage record of a hash, or null. */
+  getLineage(hash: string): Promise<LineageRecord | null> {
+    return this.#artifacts.getLineage(hash);
+  }
+  /** The lineage of a hash and all its ancestors, nearest first. */
+  getLineageGraph(hash: string, limit?: number): Promise<LineageRecord[]> {
+    return this.#artifacts.getLineageGraph(hash, limit);
+  }
+
+  // ------------------------------------------------------------ audit reports
+
+  /** Stores an audit report; returns its id. */
+  saveReport(input: NewReport): Promise<string> {
+    return this.#reports.saveReport(input);
+  }
+  /** One report, or null. */
+  getReport(id: string): Promise<ReportRecord | null> {
+    return this.#reports.getReport(id);
+  }
+  /** The latest report on exactly this hash, or null. */
+  latestReportFor(artifactHash: string): Promise<ReportRecord | null> {
+    return this.#reports.latestReportFor(artifactHash);
+  }
+  /** A run's reports in save order. */
+  listReportsForRun(runId: string): Promise<ReportRecord[]> {
+    return this.#reports.listReportsForRun(runId);
+  }
+
+  // ------------------------------------------------------------ reviews
+
+  /** Records a review bound to the report's hash; returns its id. */
+  addReview(input: NewReview): Promise<string> {
+    return this.#reviews.addReview(input);
+  }
+  /** Reviews of exactly this hash. */
+  listReviews(artifactHash: string): Promise<Review[]> {
+    return this.#reviews.listReviews(artifactHash);
+  }
+
+  // ------------------------------------------------------------ releases
+
+  /** Records a release (idempotent on run, output and hash). */
+  createRelease(input: NewRelease): Promise<Release> {
+    return this.#releases.createRelease(input);
+  }
+  /** Releases, of one run when given. */
+  listReleases(q: { runId?: string } = {}): Promise<Release[]> {
+    return this.#releases.listReleases(q);
+  }
+  /** One release, or null. */
+  getRelease(id: string): Promise<Release | null> {
+    return this.#releases.getRelease(id);
+  }
+
+  // ------------------------------------------------------------ audit log
+
+  /**
+   * Appends to the tamper-evident audit log and returns the row. `details`
+   * must hold only ids, hashes, counts, names and codes — NEVER a data value
+   * (the log is kept for years and read by people outside the domain).
+   */
+  log(entry: AuditLogInput): Promise<AuditLogEntry> {
+    return appendAuditLog(this.db, entry);
+  }
+  /** Recomputes the whole hash chain; see {@link verifyAuditLog}. */
+  verifyAuditLog(): Promise<AuditLogVerification> {
+    return verifyAuditLog(this.db);
+  }
+  /** Audit-log rows in seq order, filtered. */
+  listAuditLog(q: AuditLogQuery = {}): Promise<AuditLogEntry[]> {
+    return listAuditLog(this.db, q);
+  }
+  /** The chain head (seq and hash of the last row), to anchor elsewhere; null when empty. */
+  auditLogHead(): Promise<{ seq: number; hash: string } | null> {
+    return auditLogHead(this.db);
+  }
+}
+
+/**
+ * Opens the control plane the way a process's entry point should:
+ * PostgreSQL when `DATABASE_URL` is set (schema from `SLUICE_DB_SCHEMA`,
+ * default `public`), else PGlite under `<dataRoot>/control-plane`.
+ */
+export function openControlPlaneFromEnv(dataRoot: string): Promise<ControlPlane> {
+  const url = process.env['DATABASE_URL'];
+  const schema = process.env['SLUICE_DB_SCHEMA'];
+  const options: ControlPlaneOptions = { dataRoot };
+  if (url) options.databaseUrl = url;
+  if (schema) options.schema = schema;
+  return ControlPlane.open(options);
+}

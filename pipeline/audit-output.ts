@@ -1,0 +1,103 @@
+import { join } from 'node:path';
+import { openDuck, quoteIdent, quoteLiteral } from '../lib/duck.js';
+import { SluiceError } from '../lib/errors.js';
+import type { CheckResult } from '../audit/types.js';
+import { auditTable } from '../audit/table-checks.js';
+import { auditExtract } from '../audit/extract-checks.js';
+import type { resolveThresholds } from '../audit/thresholds.js';
+import type { Engine } from './engine.js';
+import type { Plan, PlannedStep } from './plan.js';
+import type { AggregateParams } from './steps/aggregate.js';
+
+/** One staged output to audit. */
+export interface StagedOutput {
+  outputId: string;
+  kind: 'table' | 'extract' | 'file';
+  format: 'parquet' | 'csv';
+  /** Absolute path of the frozen staged file. */
+  path: string;
+  bytes: number;
+  rows: number;
+  /** The step that produced it. */
+  step: PlannedStep;
+  /** Lineage parameters of the work artifact (holds the evidence hash for aggregates). */
+  lineageParameters: Record<string, unknown>;
+}
+
+function reader(path: string, format: 'parquet' | 'csv'): string {
+  return format === 'csv' ? `read_csv(${quoteLiteral(path)}, header = true, all_varchar = false)` : `read_parquet(${quoteLiteral(path)})`;
+}
+
+/**
+ * Runs the non-restoration audit on one staged output, inside the domain: the
+ * output, its evidence and the raw tables it descends from are opened as DuckDB
+ * views in a private in-memory database. Tables get the A checks; row-level
+ * extracts and files get the B checks against every raw dataset of the run.
+ */
+export async function auditOutput(
+  engine: Engine,
+  plan: Plan,
+  staged: StagedOutput,
+  thresholds: ReturnType<typeof resolveThresholds>,
+): Promise<CheckResult[]> {
+  const duck = await openDuck({ memoryLimit: process.env['SLUICE_DUCKDB_MEMORY'] ?? '2GB', tempDirectory: join(engine.dataRoot.tmp, `duck-audit-${staged.outputId}-${process.pid}`) });
+  try {
+    const conn = duck.conn;
+    await conn.run(`CREATE VIEW __output AS SELECT * FROM ${reader(staged.path, staged.format)}`);
+    const columns = staged.step.columns.map((c) => ({ name: c.name, class: c.class, label: c.label }));
+    if (staged.kind === 'table') {
+      const evidenceHash = staged.lineageParameters['evidence'];
+      if (staged.step.kind !== 'aggregate' || typeof evidenceHash !== 'string') {
+        throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: a table must come from an aggregate step, which records each unit's contributions for the audit`);
+      }
+      const p = staged.step.params as unknown as AggregateParams;
+      const contribution = (m: AggregateParams['measures'][number]): string =>
+        m.fn === 'count' ? '__rows' : m.fn === 'count_units' ? '1' : quoteIdent(m.column!);
+      await conn.run(
+        `CREATE VIEW __evidence AS SELECT ${p.group_by.map(quoteIdent).join(', ')}, __unit, ${p.measures
+          .map((m) => `${contribution(m)} AS ${quoteIdent(m.as)}`)
+          .join(', ')} FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`,
+      );
+      return await auditTable(
+        conn,
+        {
+          table: '__output',
+          groupBy: p.group_by,
+          counts: p.measures.filter((m) => m.fn === 'count' || m.fn === 'count_units').map((m) => m.as),
+          measures: p.measures.filter((m) => m.fn === 'sum' || m.fn === 'mean').map((m) => ({ column: m.as, fn: m.fn as 'sum' | 'mean' })),
+          evidence: '__evidence',
+          unitColumn: '__unit',
+          file: { type: staged.format, bytes: staged.bytes, rows: staged.rows, columns },
+        },
+        thresholds,
+      );
+    }
+    // Row-level: compare against every raw dataset the run extracted from.
+    const raws: { table: string; directIdentifiers: string[]; quasiIdentifiers: string[]; sensitive: string[] }[] = [];
+    for (const s of plan.steps.filter((x) => x.kind === 'extract')) {
+      const ds = await engine.cp.getDataset(s.params['dataset'] as string);
+      if (!ds) continue;
+      const view: string = `__raw_${raws.length}`;
+      await conn.run(`CREATE VIEW ${view} AS SELECT * FROM read_parquet(${quoteLiteral(join(engine.dataRoot.root, ds.path))})`);
+      raws.push({
+        table: view,
+        directIdentifiers: ds.columns.filter((c) => c.class === 'direct-identifier').map((c) => c.name),
+        quasiIdentifiers: ds.columns.filter((c) => c.class === 'quasi-identifier').map((c) => c.name),
+        sensitive: ds.columns.filter((c) => c.class === 'sensitive').map((c) => c.name),
+      });
+    }
+    return await auditExtract(
+      conn,
+      {
+        output: '__output',
+        outputColumns: columns,
+        raw: raws,
+        declaredQuasiIdentifiers: columns.filter((c) => c.class === 'quasi-identifier').map((c) => c.name),
+        sensitive: columns.filter((c) => c.class === 'sensitive').map((c) => c.name),
+      },
+      thresholds,
+    );
+  } finally {
+    duck.close();
+  }
+}

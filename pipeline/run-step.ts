@@ -1,0 +1,147 @@
+import { existsSync } from 'node:fs';
+import { rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SluiceError } from '../lib/errors.js';
+import { log } from '../lib/log.js';
+import { deriveAgreementKey } from '../transforms/tokenize.js';
+import type { Engine } from './engine.js';
+import { codeVersion } from './engine.js';
+import type { Plan, PlannedColumn, PlannedStep } from './plan.js';
+import { EXECUTORS } from './steps/index.js';
+import type { StepContext, StepInput } from './steps/step-context.js';
+
+/** What the runner reports for one step. */
+export interface StepRunResult {
+  skipped: boolean;
+  artifactHash: string;
+  rows: number;
+}
+
+/** Progress sink: the BullMQ job's updateProgress, or nothing in tests. */
+export type ProgressSink = (fraction: number) => Promise<void> | void;
+
+/** Loads a run and its plan, refusing cancelled or finished runs. */
+export async function loadActiveRun(engine: Engine, runId: string) {
+  const run = await engine.cp.getRun(runId);
+  if (!run) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} does not exist`);
+  if (run.status === 'cancelled') throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `run ${runId} was cancelled`);
+  if (run.status === 'failed') throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `run ${runId} has already failed`);
+  return { run, plan: run.plan as Plan };
+}
+
+/** Finds the input column that identifies persons or entities (through its lineage to a dataset's unit column). */
+async function findUnitColumn(engine: Engine, columns: PlannedColumn[]): Promise<string | null> {
+  for (const c of columns) {
+    if (!c.source) continue;
+    const ds = await engine.cp.getDataset(c.source.dataset);
+    if (ds?.unitColumn === c.source.column) return c.name;
+  }
+  return null;
+}
+
+/**
+ * Runs one step of a run, idempotently: a step whose output is already recorded
+ * and present in work/ is skipped, so a retried or re-delivered job (after a
+ * worker died) does not redo or duplicate work. Outputs are written to a
+ * temporary file and committed (hashed, renamed) only when complete.
+ */
+export async function runStep(engine: Engine, runId: string, stepId: string, progress: ProgressSink = () => undefined): Promise<StepRunResult> {
+  const { run, plan } = await loadActiveRun(engine, runId);
+  const planned = plan.steps.find((s) => s.id === stepId);
+  const state = run.steps.find((s) => s.stepId === stepId);
+  if (!planned || !state) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} has no step ${stepId}`);
+  if (state.status === 'done' && state.artifactHash && engine.store.has('work', state.artifactHash)) {
+    log.info('step.skipped', { runId, stepId, reason: 'output-present' });
+    return { skipped: true, artifactHash: state.artifactHash, rows: state.rows ?? 0 };
+  }
+  const executor = EXECUTORS[planned.kind];
+  if (!executor) throw new SluiceError('SLUICE_ERR_SPEC_INVALID', `step ${stepId}: unknown kind ${planned.kind}`);
+  if (run.status === 'queued') await engine.cp.setRunStatus(runId, 'running');
+  await engine.cp.updateStep(runId, stepId, { status: 'running', progress: 0, attemptsIncrement: 1 });
+  log.info('step.start', { runId, stepId, kind: planned.kind });
+
+  const agreement = await engine.cp.getAgreement(run.agreementId);
+  if (!agreement || agreement.status !== 'active') {
+    throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `run ${runId}: agreement ${run.agreementId} is not active`);
+  }
+  const inputs: StepInput[] = [];
+  let dataset;
+  if (planned.kind === 'extract') {
+    const name = planned.params['dataset'] as string;
+    dataset = (await engine.cp.getDataset(name)) ?? undefined;
+    if (!dataset) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `step ${stepId}: dataset ${name} is not registered`);
+    const path = join(engine.dataRoot.root, dataset.path);
+    if (!existsSync(path)) throw new SluiceError('SLUICE_ERR_STORE_CORRUPT', `dataset ${name}: its raw file is missing`);
+    inputs.push({ name: planned.params['input'] as string, path, hash: dataset.artifactHash, columns: planned.columns });
+  } else {
+    for (const need of planned.needs) {
+      const dep = run.steps.find((s) => s.stepId === need);
+      const depPlan = plan.steps.find((s) => s.id === need) as PlannedStep | undefined;
+      if (!dep?.artifactHash || !depPlan) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${stepId}: input ${need} has no output yet`);
+      inputs.push({ name: need, path: engine.store.pathOf('work', dep.artifactHash), hash: dep.artifactHash, columns: depPlan.columns });
+    }
+  }
+  const unitColumn = planned.kind === 'extract' ? null : await findUnitColumn(engine, inputs[0]?.columns ?? []);
+  const outPath = engine.store.tmpPath('parquet');
+  const evidencePath = engine.store.tmpPath('parquet');
+  const tempDir = join(engine.dataRoot.tmp, `duck-${runId}-${stepId}-${process.pid}`);
+  let lastReported = 0;
+  const ctx: StepContext = {
+    runId,
+    step: planned,
+    agreement,
+    inputs,
+    ...(dataset ? { dataset } : {}),
+    unitColumn,
+    outPath,
+    evidencePath,
+    tempDir,
+    tokenKey: deriveAgreementKey(engine.store.secret('tokenization'), agreement.id),
+    asOf: new Date(run.createdAt).toISOString().slice(0, 10),
+    onProgress: (f) => {
+      // Coarse steps (5%) keep control-plane writes and Redis events few.
+      if (f - lastReported < 0.05 && f < 1) return;
+      lastReported = f;
+      void Promise.resolve(progress(f)).catch(() => undefined);
+      void engine.cp.updateStep(runId, stepId, { progress: f }).catch(() => undefined);
+    },
+    isCancelled: async () => (await engine.cp.getRun(runId))?.status === 'cancelled',
+  };
+  const t0 = performance.now();
+  try {
+    const outcome = await executor(ctx);
+    let evidenceHash: string | null = null;
+    if (outcome.evidence) {
+      const ev = await engine.store.commit(evidencePath, 'work');
+      evidenceHash = ev.hash;
+      await engine.cp.recordArtifact({
+        hash: ev.hash, zone: 'work', path: ev.relPath, kind: 'evidence', rows: null, columns: [], runId, stepId,
+        lineage: { inputs: inputs.map((i) => i.hash), step: `${planned.kind}:evidence`, parameters: {}, codeVersion: codeVersion() },
+      });
+    }
+    const out = await engine.store.commit(outPath, 'work');
+    await engine.cp.recordArtifact({
+      hash: out.hash,
+      zone: 'work',
+      path: out.relPath,
+      kind: 'table',
+      rows: outcome.rows,
+      columns: planned.columns,
+      runId,
+      stepId,
+      lineage: {
+        inputs: inputs.map((i) => i.hash),
+        step: planned.kind,
+        parameters: { ...planned.params, ...(evidenceHash ? { evidence: evidenceHash } : {}), ...(outcome.removed ? { removed: outcome.removed } : {}), ...(outcome.facts ? { facts: outcome.facts } : {}) },
+        codeVersion: codeVersion(),
+      },
+    });
+    await engine.cp.updateStep(runId, stepId, { status: 'done', progress: 1, artifactHash: out.hash, rows: outcome.rows });
+    await progress(1);
+    log.info('step.done', { runId, stepId, kind: planned.kind, rows: outcome.rows, ms: Math.round(performance.now() - t0), artifact: out.hash.slice(0, 12), ...(outcome.removed ? { removed: JSON.stringify(outcome.removed) } : {}) });
+    return { skipped: false, artifactHash: out.hash, rows: outcome.rows };
+  } finally {
+    for (const p of [outPath, evidencePath]) if (existsSync(p)) await unlink(p).catch(() => undefined);
+    await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

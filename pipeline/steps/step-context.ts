@@ -1,0 +1,49 @@
+import type { Agreement, DatasetInfo } from '../../domain/types.js';
+import type { PlannedColumn, PlannedStep } from '../plan.js';
+
+/** One input of a step as the executor sees it: a Parquet file and its planned columns. */
+export interface StepInput {
+  /** The name the step's SQL sees (the producing step's id, or the spec input's name for extract). */
+  name: string;
+  path: string;
+  hash: string;
+  columns: PlannedColumn[];
+}
+
+/** Everything a step executor needs; no queue, no HTTP. */
+export interface StepContext {
+  runId: string;
+  step: PlannedStep;
+  agreement: Agreement;
+  inputs: StepInput[];
+  /** For `extract`: the registered dataset it reads from raw/. */
+  dataset?: DatasetInfo;
+  /** The input column that identifies the person or entity a row is about, if known. */
+  unitColumn: string | null;
+  /** Where to write the step's output (a temporary path; the runner commits it). */
+  outPath: string;
+  /** A second temporary path for the step's evidence (aggregate contributions), if it makes one. */
+  evidencePath: string;
+  /** Scratch directory for DuckDB spill files. */
+  tempDir: string;
+  /** The agreement's tokenization key (derived; never leaves the domain). */
+  tokenKey: Buffer;
+  /** Reference date for ages (ISO), fixed per run so retries agree. */
+  asOf: string;
+  onProgress(fraction: number): void;
+  isCancelled(): Promise<boolean>;
+}
+
+/** What an executor reports back; the runner hashes and records the files. */
+export interface StepOutcome {
+  rows: number;
+  /** True when the executor wrote `evidencePath` too. */
+  evidence: boolean;
+  /** Counts a step that filters or suppresses must report (no silent removal). */
+  removed?: Record<string, number>;
+  /** Small, value-free facts for the lineage record (e.g. chosen generalization levels). */
+  facts?: Record<string, unknown>;
+}
+
+/** A step executor. */
+export type StepExecutor = (ctx: StepContext) => Promise<StepOutcome>;

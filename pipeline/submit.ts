@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import type { FlowJob } from 'bullmq';
+import { SluiceError } from '../lib/errors.js';
+import { log } from '../lib/log.js';
+import type { DatasetInfo, User } from '../domain/types.js';
+import type { Engine } from './engine.js';
+import { QUEUES } from './engine.js';
+import { checkJobData, StepJobDataSchema } from './job-data.js';
+import { parseSpec } from './spec.js';
+import { planJob, type Plan } from './plan.js';
+
+/** Default retry policy of a step: transient errors retry with exponential backoff. */
+export const STEP_ATTEMPTS = 3;
+export const STEP_BACKOFF_MS = 1000;
+
+/** A new run id: sortable by time, unguessable. */
+export function newRunId(): string {
+  return `run-${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
+}
+
+/** BullMQ job id of a run's step (or of its gate). */
+export function stepJobId(runId: string, stepId: string): string {
+  return `${runId}.${stepId}`;
+}
+
+/** Parses, validates and plans a spec for a user, without running anything. */
+export async function planSpec(engine: Engine, specText: string, user: User): Promise<Plan> {
+  const spec = parseSpec(specText);
+  const agreement = await engine.cp.getAgreement(spec.agreement);
+  if (!agreement) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `agreement: no agreement ${spec.agreement} exists`);
+  const datasets = new Map<string, DatasetInfo>((await engine.cp.listDatasets()).map((d) => [d.name, d]));
+  return planJob(spec, {
+    agreement,
+    datasets,
+    ...(user.role === 'operator' ? { user: { id: user.id, organization: user.organization } } : {}),
+    today: new Date().toISOString().slice(0, 10),
+  });
+}
+
+/**
+ * Submits a spec: plans it, records the run and its steps, and enqueues the run
+ * as a BullMQ flow. The flow is a chain in topological order with the gate on
+ * top: a parent runs only after its child, and every child fails its parent on
+ * failure, so a failed step fails the run instead of leaving it waiting.
+ */
+export async function submitRun(engine: Engine, specText: string, user: User): Promise<{ runId: string; plan: Plan }> {
+  const spec = parseSpec(specText);
+  const plan = await planSpec(engine, specText, user);
+  const runId = newRunId();
+  await engine.cp.createRun({
+    id: runId,
+    agreementId: plan.agreementId,
+    submittedBy: user.id,
+    specName: plan.specName,
+    specHash: plan.specHash,
+    spec,
+    plan,
+    steps: plan.steps.map((s) => ({ stepId: s.id, kind: s.kind })),
+  });
+  let node: FlowJob | undefined;
+  for (const s of plan.steps) {
+    const data = checkJobData(StepJobDataSchema, { runId, stepId: s.id });
+    node = {
+      name: s.kind,
+      queueName: QUEUES.steps,
+      data,
+      opts: {
+        jobId: stepJobId(runId, s.id),
+        attempts: STEP_ATTEMPTS,
+        backoff: { type: 'exponential', delay: STEP_BACKOFF_MS },
+        failParentOnFailure: true,
+        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+      ...(node ? { children: [node] } : {}),
+    };
+  }
+  const gate: FlowJob = {
+    name: 'gate',
+    queueName: QUEUES.steps,
+    data: checkJobData(StepJobDataSchema, { runId }),
+    opts: { jobId: stepJobId(runId, 'gate'), attempts: STEP_ATTEMPTS, backoff: { type: 'exponential', delay: STEP_BACKOFF_MS } },
+    ...(node ? { children: [node] } : {}),
+  };
+  await engine.flow.add(gate, { queuesOptions: { [QUEUES.steps]: { defaultJobOptions: {} } } });
+  log.info('run.submitted', { runId, steps: plan.steps.length, user: user.id });
+  return { runId, plan };
+}
+
+/** Cancels a run: marks it cancelled (terminal); workers stop its steps at their next check. */
+export async function cancelRun(engine: Engine, runId: string, user: User): Promise<boolean> {
+  const run = await engine.cp.getRun(runId);
+  if (!run) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} does not exist`);
+  if (user.role === 'operator' && run.submittedBy !== user.id) {
+    throw new SluiceError('SLUICE_ERR_AUTH_FORBIDDEN', `run ${runId} was submitted by someone else`);
+  }
+  const changed = await engine.cp.setRunStatus(runId, 'cancelled', { errorCode: 'SLUICE_ERR_RUN_CANCELLED', errorMessage: `cancelled by ${user.id}` });
+  if (changed) {
+    // Jobs are not removed from the flow (a parent would then wait for a child
+    // that never comes): each remaining step fails fast as cancelled when a worker
+    // takes it, an active one is interrupted, and the failure climbs the chain.
+    for (const s of run.steps) {
+      if (s.status === 'waiting' || s.status === 'running') await engine.cp.updateStep(runId, s.stepId, { status: 'cancelled' });
+    }
+    await engine.cp.log({ actor: user.id, action: 'run.cancel', subject: runId, details: {} });
+  }
+  return changed;
+}

@@ -1,0 +1,72 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { isSluiceError, SluiceError } from '../lib/errors.js';
+import { log } from '../lib/log.js';
+import type { Engine } from '../pipeline/engine.js';
+import { runGate } from '../pipeline/gate.js';
+import { checkJobData, ReleaseJobDataSchema, StepJobDataSchema } from '../pipeline/job-data.js';
+import { releaseArtifact } from '../pipeline/release.js';
+import { runStep } from '../pipeline/run-step.js';
+
+/**
+ * Turns any error into one that is safe to store in Redis as a job's failure
+ * reason: our own errors keep code and message (which never hold values);
+ * anything else keeps only its class, because foreign messages may quote data.
+ */
+export function safeError(e: unknown): SluiceError {
+  if (isSluiceError(e)) return e as SluiceError;
+  const name = e instanceof Error ? e.name : typeof e;
+  const errno = (e as { code?: unknown } | null)?.code;
+  return new SluiceError('SLUICE_ERR_INTERNAL', `unexpected ${name}${typeof errno === 'string' ? ` (${errno})` : ''}; details withheld`, { retryable: true });
+}
+
+/** The processor of the steps queue: steps and each run's gate. */
+export function stepProcessor(engine: Engine) {
+  return async (job: Job): Promise<unknown> => {
+    const data = checkJobData(StepJobDataSchema, job.data);
+    const attempts = job.opts.attempts ?? 1;
+    try {
+      if (job.name === 'gate') return await runGate(engine, data.runId);
+      if (!data.stepId) throw new SluiceError('SLUICE_ERR_INPUT_INVALID', 'job data.stepId: expected a step id');
+      return await runStep(engine, data.runId, data.stepId, (f) => job.updateProgress(Math.round(f * 100)));
+    } catch (e) {
+      const err = safeError(e);
+      const final = !err.retryable || job.attemptsMade + 1 >= attempts;
+      log.warn('step.failed', { runId: data.runId, stepId: data.stepId ?? 'gate', code: err.code, attempt: job.attemptsMade + 1, final });
+      if (data.stepId) {
+        await engine.cp
+          .updateStep(data.runId, data.stepId, { status: final ? (err.code === 'SLUICE_ERR_RUN_CANCELLED' ? 'cancelled' : 'failed') : 'waiting', errorCode: err.code, errorMessage: err.message })
+          .catch(() => undefined);
+      }
+      if (final) {
+        await engine.cp.setRunStatus(data.runId, 'failed', { errorCode: err.code, errorMessage: err.message }).catch(() => undefined);
+        const run = await engine.cp.getRun(data.runId).catch(() => null);
+        for (const s of run?.steps ?? []) {
+          if (s.status === 'waiting') await engine.cp.updateStep(data.runId, s.stepId, { status: 'skipped' }).catch(() => undefined);
+        }
+      }
+      if (!err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      throw new Error(`${err.code}: ${err.message}`);
+    }
+  };
+}
+
+/** The processor of the release queue: a reviewer approved; copy into release/. */
+export function releaseProcessor(engine: Engine) {
+  return async (job: Job): Promise<unknown> => {
+    const data = checkJobData(ReleaseJobDataSchema, job.data);
+    try {
+      const r = await releaseArtifact(engine, data);
+      const run = await engine.cp.getRun(data.runId);
+      if (run) {
+        const releases = await engine.cp.listReleases({ runId: data.runId });
+        const plan = run.plan as { outputs: { id: string }[] };
+        if (plan.outputs.every((o) => releases.some((x) => x.outputId === o.id))) await engine.cp.setRunStatus(data.runId, 'released');
+      }
+      return r;
+    } catch (e) {
+      const err = safeError(e);
+      if (!err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      throw new Error(`${err.code}: ${err.message}`);
+    }
+  };
+}
