@@ -174,7 +174,6 @@ export async function auditExtract(
     const vals = columns.length === 0
       ? await temp('vals', `SELECT NULL::VARCHAR AS col, NULL::VARCHAR AS v, 0::BIGINT AS n WHERE false`)
       : await temp('vals', `SELECT col, v, count(*)::BIGINT AS n FROM (UNPIVOT (SELECT ${columns.map((c) => `${c.expr} AS ${c.alias}`).join(', ')} FROM ${out}) ON COLUMNS(*) INTO NAME col VALUE v) GROUP BY ALL`);
-    const nv = await temp('nv', `SELECT col, ${normalizeSql('v')} AS nv, sum(n)::BIGINT AS n FROM ${vals} GROUP BY ALL`);
     const minLen = options.minIdentifierLength ?? 2;
     // Raw identifier values once, as stored (trimmed) and normalized: B1 joins the normalized
     // form, B2 hashes and decodes both (hashers differ in which form they hash).
@@ -191,6 +190,12 @@ export async function auditExtract(
     // Only output values as long as some raw identifier can equal one; the filter keeps millions
     // of 64-character tokens out of the joins.
     const ridLens = (await queryJson<{ l: number }>(conn, `SELECT DISTINCT length(v) AS l FROM ${rid}`)).map((r) => Number(r.l));
+    // Normalization only drops spaces and hyphens and maps full-width forms one to one, so a value
+    // more than three times longer than the longest raw identifier or PII pattern (19 digits) can
+    // only match with two separators per character; such values (tokens, digests, free text) are
+    // not normalized, except that e-mail addresses are looked for in text of any length.
+    const maxLen = 3 * Math.max(19, ...ridLens);
+    const nv = await temp('nv', `SELECT col, ${normalizeSql('v')} AS nv, sum(n)::BIGINT AS n FROM ${vals} WHERE length(v) <= ${maxLen} OR contains(v, '@') GROUP BY ALL`);
     const byAlias = new Map(columns.map((c) => [c.alias, c]));
     const nameOf = (alias: string): string => byAlias.get(alias)?.name ?? alias;
 

@@ -294,7 +294,7 @@ export async function generate(options: GenerateOptions): Promise<GeneratedManif
   await mkdir(outDir, { recursive: true });
   const tempDir = join(outDir, `.generate-tmp-${process.pid}`);
   await mkdir(tempDir, { recursive: true });
-  const duck = await openDuck({ threads: Number(process.env['GEN_THREADS'] ?? 2), memoryLimit: '3GB', tempDirectory: tempDir });
+  const duck = await openDuck({ threads: 2, memoryLimit: '3GB', tempDirectory: tempDir });
   const conn = duck.conn;
   const partials: string[] = [];
   try {
@@ -430,7 +430,7 @@ async function buildPopulation(conn: DuckDBConnection, rows: number, SEED: strin
         year(p.birth_date) * 10000 + month(p.birth_date) * 100 + day(p.birth_date) AS ymd,
         CAST(floor(u(p.i, 'p.place') * ar.n_places) AS INTEGER) AS place_idx,
         CAST(((hash(hash(${SEED}, p.area_idx, p.birth_date, p.male)) % ${SEQ_CODES}) + p.k) % ${SEQ_CODES} AS BIGINT) AS s,
-        (CASE WHEN p.male THEN 0 ELSE 1 END) + (CASE WHEN p.age >= 50 AND u(p.i, 'p.oldname') < 0.8 THEN 2 ELSE 0 END) AS gg,
+        (CASE WHEN p.male THEN 0 ELSE 1 END) + (CASE WHEN p.age >= 50 AND u(p.i, 'p.oldname') < 0.5 THEN 2 ELSE 0 END) AS gg,
         u(p.i, 'p.occ') AS u_occ, u(p.i, 'p.inc') AS u_inc, u(p.i, 'p.edu') AS u_edu, u(p.i, 'p.mar') AS u_mar
       FROM p2 p JOIN areas ar ON ar.area_idx = p.area_idx
     ), b AS (
@@ -528,7 +528,9 @@ async function buildEnterprises(conn: DuckDBConnection, rows: number, SEED: stri
 
 async function buildVisits(conn: DuckDBConnection, rows: number, SEED: string): Promise<void> {
   const rate = rateByAgeSql('age', VISIT_RATE_BY_AGE);
-  const rateSum = await scalar(conn, `SELECT sum(${rate}) AS v FROM pop`);
+  // Floating-point sums depend on the order threads add them; summing in integer
+  // thousandths keeps the scale, and so the counts, identical run to run.
+  const rateSum = (await scalar(conn, `SELECT sum(CAST(${rate} * 1000 AS BIGINT)) AS v FROM pop`)) / 1000;
   const scale = (1.5 * rows) / Math.max(rateSum, 1e-9);
   await conn.run(`CREATE TABLE pv AS SELECT i, ${geometricCountSql(`u(i, 'v.n')`, `${rate} * ${scale}`)} AS nv FROM pop`);
   const group = `CASE WHEN age < 15 THEN 0 WHEN age < 60 AND male THEN 1 WHEN age < 50 THEN 2 WHEN age < 60 THEN 3 WHEN age < 75 THEN 4 ELSE 5 END`;
@@ -615,13 +617,15 @@ async function buildPayments(conn: DuckDBConnection, rows: number, SEED: string)
 
 async function buildPolicies(conn: DuckDBConnection, rows: number, SEED: string): Promise<void> {
   const rate = rateByAgeSql('age', POLICY_RATE_BY_AGE);
-  const rateSum = await scalar(conn, `SELECT sum(${rate}) AS v FROM pop`);
+  // Floating-point sums depend on the order threads add them; summing in integer
+  // thousandths keeps the scale, and so the counts, identical run to run.
+  const rateSum = (await scalar(conn, `SELECT sum(CAST(${rate} * 1000 AS BIGINT)) AS v FROM pop`)) / 1000;
   const scale = rows / 4 / Math.max(rateSum, 1e-9);
   // Claims on health products follow the holder's recorded medical visits, which is
   // what makes this social dataset worth fusing with the public one.
   await conn.run(`
     CREATE TABLE policies AS
-    WITH vc AS (SELECT i, sum(cost) AS vcost FROM visits GROUP BY i),
+    WITH vc AS (SELECT i, sum(CAST(round(cost * 100) AS BIGINT)) / 100.0 AS vcost FROM visits GROUP BY i),
     n AS (
       SELECT p.i, p.id_number, p.age, p.birth_date, pv.nv, coalesce(vc.vcost, 0) AS vcost,
         ${geometricCountSql(`u(p.i, 'i.n')`, `${rateByAgeSql('p.age', POLICY_RATE_BY_AGE)} * ${scale}`)} AS n

@@ -105,6 +105,11 @@ describe('two worker processes share a run; one is killed mid-step', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(status).toBe('released');
+    // Both workers took steps of this run (the survivor retried the victim's).
+    const pids = new Set(
+      readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"step.start"') && l.includes(runId)).map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
+    expect(pids.size).toBe(2);
     const run = (await engine.cp.getRun(runId))!;
     expect(run.steps.every((s) => s.status === 'done')).toBe(true);
     // The slow step ran twice (killed once), yet its output is one artifact.

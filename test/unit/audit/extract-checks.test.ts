@@ -48,6 +48,14 @@ describe('B1 identifiers', () => {
     expect(r['B1']!.metrics['m|pattern:mobile']).toBe(2000);
   });
 
+  it('fails on ID numbers spelled with a space between every character, and e-mails inside long text', async () => {
+    const r = await audit('spaced_out', `SELECT array_to_string(string_split(id_number, ''), ' ') AS spaced,
+      repeat('lorem ipsum ', 20) || 'write to someone@example.org today' AS note FROM raw`);
+    expect(r['B1']!.status).toBe('fail');
+    expect(r['B1']!.metrics['spaced|raw-identifier:raw.id_number']).toBe(2000);
+    expect(r['B1']!.metrics['note|pattern:email']).toBe(2000);
+  });
+
   it('finds PII patterns that are not in the raw data (a mobile from elsewhere)', async () => {
     const r = await audit('foreign_mobile', `SELECT '13900000000' AS hotline, education FROM raw`);
     expect(r['B1']!.status).toBe('fail');
