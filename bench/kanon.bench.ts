@@ -3,8 +3,10 @@
  * columns as quasi-identifiers, ARX's hierarchies; 12,960 level vectors),
  * data loaded and encoded outside the timed part. Targets from the issue:
  * k = 5 in ≤ 100 ms with 0% suppression and ≤ 1,500 ms with 5% (Loss metric).
- * The exhaustive search is the baseline (one run; it is slow). Quick mode:
- * fewer iterations and no exhaustive baseline.
+ * The exhaustive search is the baseline (one run; it is slow). Repeated
+ * searches reuse what is derived from the data alone (cached on the encoded
+ * data object); a separate case times the first search on fresh data. Quick
+ * mode: fewer iterations and no exhaustive baseline.
  */
 import { readFileSync } from 'node:fs';
 import { parseArxHierarchy } from '../transforms/hierarchy.js';
@@ -20,6 +22,28 @@ function loadAdult() {
   for (const line of lines.slice(1)) line.split(';').forEach((v, i) => columns[header[i]!]!.push(v));
   const quasiIdentifiers = header.map((c) => ({ column: c, hierarchy: parseArxHierarchy(readFileSync(`${DIR}adult_hierarchy_${c}.csv`, 'utf8')) }));
   return { n: lines.length - 1, data: encodeData(columns, { quasiIdentifiers }) };
+}
+
+/** The first search on freshly encoded data (encoding outside the timed part), median of a few runs. */
+async function coldCase(n: number, config: KAnonymizeConfig, quick: boolean): Promise<BenchCase> {
+  const samples: number[] = [];
+  for (let i = 0; i < (quick ? 2 : 5); i++) {
+    const fresh = loadAdult().data;
+    const t0 = performance.now();
+    optimalKAnonymize(fresh, config);
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  const mid = Math.floor(samples.length / 2);
+  const value = samples.length % 2 === 1 ? samples[mid]! : (samples[mid - 1]! + samples[mid]!) / 2;
+  return {
+    name: `optimal k-anonymity adult ${n} rows 9 QIs k=5 0% suppression loss, first search on fresh data (no cache)`,
+    metric: 'median ms',
+    value,
+    target: '≤ 100 ms',
+    meetsTarget: value <= 100,
+    notes: 'includes grouping the distinct records, level tables, pair projections and the Loss order',
+  };
 }
 
 const suite: BenchSuite = {
@@ -56,6 +80,9 @@ const suite: BenchSuite = {
       }
       cases.push(c);
     }
+    // The search caches what it derives from the data alone (distinct records, level
+    // tables, the Loss order) on the encoded data object; a first search pays for it.
+    cases.push(await coldCase(n, settings[0]!.config, quick));
     return cases;
   },
 };

@@ -6,6 +6,7 @@
  * fewer iterations.
  */
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { BenchCase, BenchSuite } from './harness.js';
 import { timeMedian } from './harness.js';
 import { closeMondrianPool, mondrian } from '../transforms/mondrian.js';
@@ -98,15 +99,23 @@ const suite: BenchSuite = {
       await mondrian(pop, { k: 5, threads: 2 });
       const one: number[] = [];
       const two: number[] = [];
+      // Process CPU time (all threads), to tell pool overhead apart from load by other processes.
+      const cpuOne: number[] = [];
+      const cpuTwo: number[] = [];
+      const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
       let classes = 0;
       for (let i = 0; i < iterations; i++) {
+        let c0 = process.cpuUsage();
         let t0 = performance.now();
         const r1 = await mondrian(pop, { k: 5, threads: 1 });
         one.push(performance.now() - t0);
+        cpuOne.push(cpuMs(process.cpuUsage(c0)));
         classes = r1.classes.length;
+        c0 = process.cpuUsage();
         t0 = performance.now();
         await mondrian(pop, { k: 5, threads: 2 });
         two.push(performance.now() - t0);
+        cpuTwo.push(cpuMs(process.cpuUsage(c0)));
       }
       const m1 = median(one);
       const m2 = median(two);
@@ -116,7 +125,7 @@ const suite: BenchSuite = {
         metric: 'median ms',
         value: m1,
         ...(quick ? {} : { target: '≤ 10000 ms', meetsTarget: m1 <= 10_000 }),
-        notes: `${classes} classes; samples ${one.map((x) => x.toFixed(0)).join(', ')}`,
+        notes: `${classes} classes; samples ${one.map((x) => x.toFixed(0)).join(', ')}; median CPU ${median(cpuOne).toFixed(0)} ms`,
       });
       cases.push({
         name: `${base} pool threads=2`,
@@ -124,7 +133,7 @@ const suite: BenchSuite = {
         value: m2,
         baseline: { name: `${base} threads=1`, value: m1 },
         ratio: m2 / m1,
-        notes: `samples ${two.map((x) => x.toFixed(0)).join(', ')}`,
+        notes: `samples ${two.map((x) => x.toFixed(0)).join(', ')}; median CPU (all threads) ${median(cpuTwo).toFixed(0)} ms`,
       });
       cases.push({
         name: `${base} speed-up pool threads=2 vs threads=1`,
@@ -132,7 +141,7 @@ const suite: BenchSuite = {
         value: m1 / m2,
         target: '≥ 1.6',
         meetsTarget: m1 / m2 >= 1.6,
-        notes: 'the machine has 2 cores shared with other processes; load depresses the speed-up',
+        notes: `the machine has 2 cores shared with other processes (load average ${loadavg()[0]!.toFixed(1)} at the end); load depresses the speed-up`,
       });
 
       const tr = await timeMedian(() => mondrian(pop, { k: 5, relaxed: true, threads: 2 }), { iterations: quick ? 1 : 3, warmup: 1 });

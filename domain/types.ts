@@ -63,6 +63,8 @@ export interface Agreement {
   validFrom: string;
   validTo: string;
   status: 'active' | 'terminated';
+  /** Audit thresholds for this agreement's outputs (partial; AUDIT.md defaults fill the rest). */
+  auditThresholds?: Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------- control-plane records

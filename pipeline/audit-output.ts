@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuck, quoteIdent, quoteLiteral } from '../lib/duck.js';
 import { SluiceError } from '../lib/errors.js';
 import type { CheckResult } from '../audit/types.js';
@@ -12,6 +13,7 @@ import type { AggregateParams } from './steps/aggregate.js';
 /** One staged output to audit. */
 export interface StagedOutput {
   outputId: string;
+  runId: string;
   kind: 'table' | 'extract' | 'file';
   format: 'parquet' | 'csv';
   /** Absolute path of the frozen staged file. */
@@ -26,6 +28,35 @@ export interface StagedOutput {
 
 function reader(path: string, format: 'parquet' | 'csv'): string {
   return format === 'csv' ? `read_csv(${quoteLiteral(path)}, header = true, all_varchar = false)` : `read_parquet(${quoteLiteral(path)})`;
+}
+
+/**
+ * The registry for A9 (differencing): every table released earlier under the
+ * same agreement, with the contribution evidence it was audited on, opened as
+ * views. The audit decides which of them overlap in population and variables.
+ */
+async function earlierTableReleases(engine: Engine, conn: DuckDBConnection, runId: string): Promise<{ table: string; groupBy: string[]; evidence: string }[]> {
+  const run = await engine.cp.getRun(runId);
+  if (!run) return [];
+  const out: { table: string; groupBy: string[]; evidence: string }[] = [];
+  for (const rel of await engine.cp.listReleases()) {
+    if (rel.runId === runId) continue;
+    const relRun = await engine.cp.getRun(rel.runId);
+    if (!relRun || relRun.agreementId !== run.agreementId) continue;
+    const plan = relRun.plan as Plan;
+    const output = plan.outputs.find((o) => o.id === rel.outputId);
+    const step = output && plan.steps.find((s) => s.id === output.from);
+    const state = output && relRun.steps.find((s) => s.stepId === output.from);
+    if (!output || output.kind !== 'table' || step?.kind !== 'aggregate' || !state?.artifactHash) continue;
+    const evidenceHash = (await engine.cp.getLineage(state.artifactHash))?.parameters['evidence'];
+    if (typeof evidenceHash !== 'string' || !engine.store.has('work', evidenceHash)) continue;
+    const i = out.length;
+    const ext = rel.path.endsWith('.csv') ? 'csv' : 'parquet';
+    await conn.run(`CREATE VIEW __earlier_${i} AS SELECT * FROM ${reader(engine.store.pathOf('release', rel.artifactHash, ext), ext)}`);
+    await conn.run(`CREATE VIEW __earlier_evidence_${i} AS SELECT * FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`);
+    out.push({ table: `__earlier_${i}`, groupBy: (step.params as unknown as AggregateParams).group_by, evidence: `__earlier_evidence_${i}` });
+  }
+  return out;
 }
 
 /**
@@ -58,9 +89,11 @@ export async function auditOutput(
           .map((m) => `${contribution(m)} AS ${quoteIdent(m.as)}`)
           .join(', ')} FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`,
       );
+      const earlierReleases = await earlierTableReleases(engine, conn, staged.runId);
       return await auditTable(
         conn,
         {
+          ...(earlierReleases.length ? { earlierReleases } : {}),
           table: '__output',
           groupBy: p.group_by,
           counts: p.measures.filter((m) => m.fn === 'count' || m.fn === 'count_units').map((m) => m.as),

@@ -34,7 +34,9 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
   const { run, plan } = await loadActiveRun(engine, runId);
   const outcomes: GateOutcome[] = [];
   const key = loadOrCreateDomainKey(engine.dataRoot.keys);
-  const thresholds = resolveThresholds();
+  const agreement = await engine.cp.getAgreement(run.agreementId);
+  const spec = run.spec as { audit?: { thresholds?: Record<string, unknown> } };
+  const thresholds = resolveThresholds(agreement?.auditThresholds, spec.audit?.thresholds);
   for (const out of plan.outputs) {
     const state = run.steps.find((s) => s.stepId === out.from);
     const step = plan.steps.find((s) => s.id === out.from);
@@ -63,7 +65,7 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
     let checks: CheckResult[];
     try {
       checks = await auditOutput(engine, plan, {
-        outputId: out.id, kind: out.kind, format: out.format, path: staged.path, bytes: staged.bytes, rows, step,
+        outputId: out.id, runId, kind: out.kind, format: out.format, path: staged.path, bytes: staged.bytes, rows, step,
         lineageParameters: (lineage?.parameters ?? {}) as Record<string, unknown>,
       }, thresholds);
     } catch (e) {

@@ -209,6 +209,10 @@ export const JobSpecSchema = z.strictObject({
     .refine((r) => Object.keys(r).length > 0, { message: 'at least one input' }),
   steps: z.array(StepSchema, { error: 'a list of steps' }).min(1).max(200),
   outputs: z.array(OutputSchema, { error: 'a list of outputs' }).min(1).max(100),
+  /** Audit thresholds this job asks for: they may only tighten the agreement's (checked when planning). */
+  audit: z
+    .strictObject({ thresholds: z.record(z.string(), z.unknown(), { error: 'a mapping of check id to its thresholds, e.g. { A1: { threshold: 20 } }' }) })
+    .optional(),
 });
 
 /** A validated job spec. */

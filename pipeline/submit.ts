@@ -7,6 +7,7 @@ import type { Engine } from './engine.js';
 import { QUEUES } from './engine.js';
 import { checkJobData, StepJobDataSchema } from './job-data.js';
 import { parseSpec } from './spec.js';
+import { resolveThresholds } from '../audit/thresholds.js';
 import { planJob, type Plan } from './plan.js';
 
 /** Default retry policy of a step: transient errors retry with exponential backoff. */
@@ -29,6 +30,8 @@ export async function planSpec(engine: Engine, specText: string, user: User): Pr
   const agreement = await engine.cp.getAgreement(spec.agreement);
   if (!agreement) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `agreement: no agreement ${spec.agreement} exists`);
   const datasets = new Map<string, DatasetInfo>((await engine.cp.listDatasets()).map((d) => [d.name, d]));
+  // Fails early, naming the field, when the spec would loosen the agreement's audit thresholds.
+  resolveThresholds(agreement.auditThresholds, spec.audit?.thresholds);
   return planJob(spec, {
     agreement,
     datasets,

@@ -7,6 +7,7 @@ import { log } from '../lib/log.js';
 import { COLUMN_CLASSES } from '../lib/vocabulary.js';
 import { renderReportHtml } from '../audit/report-html.js';
 import { loadOrCreateDomainKey, verifyReport } from '../audit/sign.js';
+import { resolveThresholds } from '../audit/thresholds.js';
 import type { Role, User } from '../domain/types.js';
 import type { Engine } from '../pipeline/engine.js';
 import { formatPlan } from '../pipeline/plan.js';
@@ -63,6 +64,7 @@ const AgreementBody = z.strictObject({
   grants: z.array(z.strictObject({ dataset: z.string(), columns: z.array(ColumnGrantBody).min(1) })).min(1),
   validFrom: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
   validTo: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  auditThresholds: z.record(z.string(), z.unknown()).optional(),
 });
 
 /**
@@ -122,7 +124,9 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   app.post('/v1/agreements', async (req, reply) => {
     const admin = requireRole(req, 'admin');
     const body = parseBody(AgreementBody, req.body);
-    const agreement = { ...body, status: 'active' as const, grants: body.grants.map((g) => ({ dataset: g.dataset, columns: g.columns.map((c) => ({ name: c.name, treatment: c.treatment, ...(c.level ? { level: c.level } : {}) })) })) };
+    resolveThresholds(body.auditThresholds);
+    const { auditThresholds, ...rest } = body;
+    const agreement = { ...rest, ...(auditThresholds ? { auditThresholds } : {}), status: 'active' as const, grants: body.grants.map((g) => ({ dataset: g.dataset, columns: g.columns.map((c) => ({ name: c.name, treatment: c.treatment, ...(c.level ? { level: c.level } : {}) })) })) };
     await engine.cp.createAgreement(agreement, admin.id);
     return reply.status(201).send({ agreement });
   });

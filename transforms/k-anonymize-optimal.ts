@@ -170,6 +170,108 @@ const EMPTY = -1;
 /** Largest lattice (product of hierarchy heights) the full-domain searches accept. */
 const MAX_LATTICE = 2_000_000;
 
+/** What a search derives from the data alone, kept per encoded data object so repeated searches skip it. */
+interface Prepared {
+  maps: Int32Array[][];
+  shares: Int32Array[][];
+  total: number[][];
+  lossFactors: number[][];
+  radix: number[];
+  strides: number[];
+  size: number;
+  levelTable: Uint8Array;
+  /** Distinct records, by histogram width (0 = no histograms). */
+  bottoms: Map<number, { set: ClassSet; rowClass: Int32Array }>;
+  /** Pair-projection bounds by k. */
+  pairs: Map<number, PairBound[]>;
+  /** Vectors in Loss-bound order and their bounds. */
+  lossOrder?: { order: Int32Array; bound: Float64Array };
+}
+
+interface PairBound {
+  a: number;
+  b: number;
+  hb: number;
+  fail: Float64Array;
+  exA: Float64Array;
+  exB: Float64Array;
+}
+
+/**
+ * Derived data is cached per AnonymizationData object (a WeakMap, so it goes
+ * with the data): the encoded arrays must not be modified after a search.
+ */
+const PREPARED = new WeakMap<AnonymizationData, Prepared>();
+
+function prepare(data: AnonymizationData): Prepared {
+  const n = data.n;
+  const d = data.quasiIdentifiers.length;
+  const heights = data.quasiIdentifiers.map((q) => q.hierarchy.height);
+  const domain = data.quasiIdentifiers.map((q) => q.hierarchy.rows.length);
+    const maps: Int32Array[][] = [];
+    const shares: Int32Array[][] = [];
+    const total: number[][] = [];
+    for (const q of data.quasiIdentifiers) {
+      const h = q.hierarchy;
+      const lm: Int32Array[] = [];
+      const ls: Int32Array[] = [];
+      const lt: number[] = [];
+      const leafCounts = new Int32Array(h.rows.length);
+      for (let r = 0; r < n; r++) leafCounts[q.codes[r]!]!++;
+      for (let l = 0; l < h.height; l++) {
+        const ids = new Map<string, number>();
+        const map = new Int32Array(h.rows.length);
+        h.rows.forEach((row, i) => {
+          let g = ids.get(row[l]!);
+          if (g === undefined) ids.set(row[l]!, (g = ids.size));
+          map[i] = g;
+        });
+        const share = new Int32Array(ids.size);
+        for (let i = 0; i < map.length; i++) share[map[i]!]!++;
+        let t = 0;
+        for (let i = 0; i < map.length; i++) t += leafCounts[i]! * share[map[i]!]!;
+        lm.push(map);
+        ls.push(share);
+        lt.push(t);
+      }
+      maps.push(lm);
+      shares.push(ls);
+      total.push(lt);
+    }
+    const lossFactors = total.map((lt, a) =>
+      lt.map((t) => arxLossFactor(n, { domainSize: domain[a]!, shareNumerator: t }, d)),
+    );
+    const radix: number[] = [];
+    let r = 1;
+    for (let a = 0; a < d; a++) {
+      radix.push(r);
+      r *= domain[a]!;
+    }
+    if (r > Number.MAX_SAFE_INTEGER) {
+      throw new SluiceError(
+        'SLUICE_ERR_TRANSFORM_INVALID',
+        `quasi-identifiers: the product of hierarchy sizes must be at most 2^53 for exact grouping, found about 2^${Math.round(Math.log2(r))}`,
+      );
+    }
+    const strides: number[] = [];
+    let s = 1;
+    for (let a = d - 1; a >= 0; a--) {
+      strides[a] = s;
+      s *= heights[a]!;
+    }
+    if (s > MAX_LATTICE) {
+      throw new SluiceError(
+        'SLUICE_ERR_TRANSFORM_INVALID',
+        `quasiIdentifiers: the lattice of hierarchy levels has ${s} vectors, expected at most ${MAX_LATTICE} for a full-domain search (use mondrian or fewer levels)`,
+      );
+    }
+        const levelTable = new Uint8Array(s * d);
+    for (let v = 0; v < s; v++) {
+      for (let a = 0; a < d; a++) levelTable[v * d + a] = Math.floor(v / strides[a]!) % heights[a]!;
+    }
+  return { maps, shares, total, lossFactors, radix, strides, size: s, levelTable, bottoms: new Map(), pairs: new Map() };
+}
+
 /** The lattice, the lookup tables and the evaluator shared by both searches. */
 class Lattice {
   readonly n: number;
@@ -204,7 +306,8 @@ class Lattice {
   private table: Float64Array;
   private slots: Int32Array;
   private failed = new Int32Array(0);
-  private pairs: { a: number; b: number; hb: number; fail: Float64Array; exA: Float64Array; exB: Float64Array }[] = [];
+  private readonly prepared: Prepared;
+  private pairs: PairBound[] = [];
   private scratchSizes = new Int32Array(0);
   private scratchReps = new Int32Array(0);
   private scratchKeys = new Float64Array(0);
@@ -218,68 +321,20 @@ class Lattice {
     this.codes = data.quasiIdentifiers.map((q) => q.codes);
     this.heights = data.quasiIdentifiers.map((q) => q.hierarchy.height);
     this.domain = data.quasiIdentifiers.map((q) => q.hierarchy.rows.length);
-    this.maps = [];
-    this.shares = [];
-    this.total = [];
-    for (const q of data.quasiIdentifiers) {
-      const h = q.hierarchy;
-      const lm: Int32Array[] = [];
-      const ls: Int32Array[] = [];
-      const lt: number[] = [];
-      const leafCounts = new Int32Array(h.rows.length);
-      for (let r = 0; r < this.n; r++) leafCounts[q.codes[r]!]!++;
-      for (let l = 0; l < h.height; l++) {
-        const ids = new Map<string, number>();
-        const map = new Int32Array(h.rows.length);
-        h.rows.forEach((row, i) => {
-          let g = ids.get(row[l]!);
-          if (g === undefined) ids.set(row[l]!, (g = ids.size));
-          map[i] = g;
-        });
-        const share = new Int32Array(ids.size);
-        for (let i = 0; i < map.length; i++) share[map[i]!]!++;
-        let t = 0;
-        for (let i = 0; i < map.length; i++) t += leafCounts[i]! * share[map[i]!]!;
-        lm.push(map);
-        ls.push(share);
-        lt.push(t);
-      }
-      this.maps.push(lm);
-      this.shares.push(ls);
-      this.total.push(lt);
+    let st = PREPARED.get(data);
+    if (st === undefined) {
+      st = prepare(data);
+      PREPARED.set(data, st);
     }
-    this.lossFactors = this.total.map((lt, a) =>
-      lt.map((t) => arxLossFactor(this.n, { domainSize: this.domain[a]!, shareNumerator: t }, this.d)),
-    );
-    this.radix = [];
-    let r = 1;
-    for (let a = 0; a < this.d; a++) {
-      this.radix.push(r);
-      r *= this.domain[a]!;
-    }
-    if (r > Number.MAX_SAFE_INTEGER) {
-      throw new SluiceError(
-        'SLUICE_ERR_TRANSFORM_INVALID',
-        `quasi-identifiers: the product of hierarchy sizes must be at most 2^53 for exact grouping, found about 2^${Math.round(Math.log2(r))}`,
-      );
-    }
-    this.strides = [];
-    let s = 1;
-    for (let a = this.d - 1; a >= 0; a--) {
-      this.strides[a] = s;
-      s *= this.heights[a]!;
-    }
-    if (s > MAX_LATTICE) {
-      throw new SluiceError(
-        'SLUICE_ERR_TRANSFORM_INVALID',
-        `quasiIdentifiers: the lattice of hierarchy levels has ${s} vectors, expected at most ${MAX_LATTICE} for a full-domain search (use mondrian or fewer levels)`,
-      );
-    }
-    this.size = s;
-    this.levelTable = new Uint8Array(s * this.d);
-    for (let v = 0; v < s; v++) {
-      for (let a = 0; a < this.d; a++) this.levelTable[v * this.d + a] = Math.floor(v / this.strides[a]!) % this.heights[a]!;
-    }
+    this.prepared = st;
+    this.maps = st.maps;
+    this.shares = st.shares;
+    this.total = st.total;
+    this.lossFactors = st.lossFactors;
+    this.radix = st.radix;
+    this.strides = st.strides;
+    this.size = st.size;
+    this.levelTable = st.levelTable;
     this.sensCodes = data.sensitive.map((x) => x.codes);
     this.sensOffsets = [];
     let m = 0;
@@ -300,7 +355,11 @@ class Lattice {
     this.maxSuppressed = Math.floor(config.suppressionLimit * this.n + 1e-9);
     this.table = new Float64Array(0);
     this.slots = new Int32Array(0);
-    const base = this.groupRows();
+    let base = st.bottoms.get(this.m);
+    if (base === undefined) {
+      base = this.groupRows();
+      st.bottoms.set(this.m, base);
+    }
     this.bottom = base.set;
     this.rowClass = base.rowClass;
   }
@@ -319,6 +378,23 @@ class Lattice {
     let s = 0;
     for (let a = 0; a < this.d; a++) s += this.levelOf(node, a);
     return s;
+  }
+
+  /** Every vector in increasing order of its Loss without suppression (ties: level sum, then lexicographic), and those bounds. */
+  lossOrder(): { order: Int32Array; bound: Float64Array } {
+    if (this.prepared.lossOrder !== undefined) return this.prepared.lossOrder;
+    const size = this.size;
+    const bound = new Float64Array(size);
+    const sums = new Int32Array(size);
+    for (let v = 0; v < size; v++) {
+      bound[v] = this.lossWithoutSuppression(v);
+      sums[v] = this.levelSum(v);
+    }
+    const order = Int32Array.from(
+      Array.from({ length: size }, (_, i) => i).sort((x, y) => bound[x]! - bound[y]! || sums[x]! - sums[y]! || lexCompare(this, x, y)),
+    );
+    this.prepared.lossOrder = { order, bound };
+    return this.prepared.lossOrder;
   }
 
   /** Lower bound (and exact value without suppression) of Loss at a node. */
@@ -429,12 +505,21 @@ class Lattice {
     const sReps = src.reps;
     const sKeys = src.keys;
     let count = 0;
+    // the common case (a tree parent, a climb step) changes one attribute: keep it in locals
+    const code0 = nc > 0 ? codes[0]! : sReps;
+    const to0 = nc > 0 ? toMaps[0]! : sReps;
+    const from0 = nc > 0 ? fromMaps[0]! : sReps;
+    const radix0 = nc > 0 ? radix[0]! : 0;
     for (let c = 0; c < cnt; c++) {
       const rep = sReps[c]!;
       let key = sKeys[c]!;
-      for (let j = 0; j < nc; j++) {
-        const leaf = codes[j]![rep]!;
-        key += (toMaps[j]![leaf]! - fromMaps[j]![leaf]!) * radix[j]!;
+      if (nc > 0) {
+        const leaf = code0[rep]!;
+        key += (to0[leaf]! - from0[leaf]!) * radix0;
+        for (let j = 1; j < nc; j++) {
+          const lf = codes[j]![rep]!;
+          key += (toMaps[j]![lf]! - fromMaps[j]![lf]!) * radix[j]!;
+        }
       }
       let h = hashKey(key) & mask;
       let id: number;
@@ -569,8 +654,14 @@ class Lattice {
    * numerator; both are sound lower bounds for any node with those levels.
    */
   buildPairBounds(): void {
+    const cached = this.prepared.pairs.get(this.k);
+    if (cached !== undefined) {
+      this.pairs = cached;
+      return;
+    }
     const d = this.d;
     this.pairs = [];
+    this.prepared.pairs.set(this.k, this.pairs);
     for (let a = 0; a < d; a++) {
       for (let b = a + 1; b < d; b++) {
         const da = this.domain[a]!;
@@ -672,7 +763,7 @@ class Lattice {
 
 function hashKey(key: number): number {
   const lo = key >>> 0;
-  const hi = (key / 4294967296) >>> 0;
+  const hi = (key * 2.3283064365386963e-10) >>> 0;
   let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
   h ^= h >>> 15;
   h = Math.imul(h, 0xc2b2ae35);
@@ -850,16 +941,7 @@ export function optimalKAnonymize(data: AnonymizationData, config: KAnonymizeCon
 
   lat.buildPairBounds();
   if (config.metric === 'loss') {
-    const bound = new Float64Array(size);
-    const sums = new Int32Array(size);
-    const order = new Int32Array(size);
-    for (let v = 0; v < size; v++) {
-      bound[v] = lat.lossWithoutSuppression(v);
-      sums[v] = lat.levelSum(v);
-      order[v] = v;
-    }
-    // ties in the bound are visited by level sum then lexicographically, the result order
-    const sorted = Array.from(order).sort((x, y) => bound[x]! - bound[y]! || sums[x]! - sums[y]! || lexCompare(lat, x, y));
+    const { bound, order: sorted } = lat.lossOrder();
     for (const v of sorted) {
       if (bestNode >= 0) {
         if (bound[v]! > bestValue) break;

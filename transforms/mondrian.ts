@@ -48,14 +48,14 @@ export interface MondrianResult {
  * Internal: one subtree shipped to a worker. Every array owns its whole
  * ArrayBuffer (it is transferred). `rows` are the original row ids; `cols[c][i]`
  * is the code of `rows[i]` in column c; `lo`/`hi` are the subtree's tight code
- * ranges; `spans[c]` is the code range of column c over the whole table (the
+ * ranges (null: the worker computes them); `spans[c]` is the code range of column c over the whole table (the
  * normalizer of widths); `maxCardinality` sizes the counting buffer.
  */
 export interface MondrianSubtreeTask {
   rows: Int32Array;
   cols: Int32Array[];
-  lo: Int32Array;
-  hi: Int32Array;
+  lo: Int32Array | null;
+  hi: Int32Array | null;
   spans: Float64Array;
   k: number;
   relaxed: boolean;
@@ -267,8 +267,9 @@ interface TopSegment {
   rows: Int32Array | null;
   cols: Int32Array[];
   len: number;
-  lo: Int32Array;
-  hi: Int32Array;
+  /** Null until needed: a shipped subtree's ranges are computed by its worker, off the calling thread. */
+  lo: Int32Array | null;
+  hi: Int32Array | null;
 }
 
 /** Growable class list in flat typed arrays. */
@@ -319,7 +320,8 @@ export function partitionSubtree(task: MondrianSubtreeTask): MondrianSubtreeResu
   const n = task.rows.length;
   const sp = new Splitter(task.spans, task.k, task.relaxed, task.maxCardinality, n);
   const out = new ClassSink(task.cols.length);
-  solveInPlace(sp, task.rows, task.cols, task.lo, task.hi, out);
+  const { lo, hi } = task.lo !== null && task.hi !== null ? { lo: task.lo, hi: task.hi } : rangeOf(task.cols, 0, n);
+  solveInPlace(sp, task.rows, task.cols, lo, hi, out);
   return out.finish(task.rows);
 }
 
@@ -487,7 +489,8 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     const rows = seg.rows ?? identity(seg.len);
     const cols = seg.rows === null ? seg.cols.map((c) => c.slice()) : seg.cols;
     const task: MondrianSubtreeTask = { rows, cols, lo: seg.lo, hi: seg.hi, spans: spans.slice(), k, relaxed, maxCardinality };
-    const run = pool.run(movable(task, [rows, ...cols, task.lo, task.hi, task.spans])) as Promise<MondrianSubtreeResult>;
+    const moved = [rows, ...cols, task.spans, ...(seg.lo && seg.hi ? [seg.lo, seg.hi] : [])];
+    const run = pool.run(movable(task, moved)) as Promise<MondrianSubtreeResult>;
     return run.catch((e: unknown) => {
       throw isSluiceError(e)
         ? e
@@ -508,10 +511,11 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     }
     if (at < 0) break;
     const seg = frontier[at] as TopSegment;
-    const leftSize = sp.decide(seg.cols, 0, seg.len, seg.lo, seg.hi);
+    const range = seg.lo !== null && seg.hi !== null ? { lo: seg.lo, hi: seg.hi } : rangeOf(seg.cols, 0, seg.len);
+    const leftSize = sp.decide(seg.cols, 0, seg.len, range.lo, range.hi);
     if (leftSize < 0) {
       const one = new ClassSink(d);
-      one.add(seg.len, seg.lo, seg.hi);
+      one.add(seg.len, range.lo, range.hi);
       frontier[at] = one.finish(seg.rows ?? identity(seg.len));
       continue;
     }
@@ -527,8 +531,8 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     frontier.splice(
       at,
       1,
-      { rows: rowsL, cols: colsL, len: leftSize, ...rangeOf(colsL, 0, leftSize) },
-      { rows: rowsR, cols: colsR, len: rightSize, ...rangeOf(colsR, 0, rightSize) },
+      { rows: rowsL, cols: colsL, len: leftSize, lo: null, hi: null },
+      { rows: rowsR, cols: colsR, len: rightSize, lo: null, hi: null },
     );
   }
   // Largest subtree first (LPT scheduling): a big one started last would finish alone.

@@ -44,18 +44,19 @@ export const aggregate: StepExecutor = async (ctx) => {
     .join('')} FROM ${parquet(input.path)} GROUP BY ALL`;
   const base = Math.max(1, Math.floor(p.round ?? 5));
   const roundExpr = (e: string) => (base === 1 ? e : `CAST(round((${e}) / ${base}.0) * ${base} AS BIGINT)`);
-  const measure = (m: AggregateMeasure): string => {
+  const measureExpr = (m: AggregateMeasure): string => {
     switch (m.fn) {
       case 'count':
-        return `${roundExpr('sum(__rows)')} AS ${quoteIdent(m.as)}`;
+        return roundExpr('sum(__rows)');
       case 'count_units':
-        return `${roundExpr('count(*)')} AS ${quoteIdent(m.as)}`;
+        return roundExpr('count(*)');
       case 'sum':
-        return `round(sum(${quoteIdent(m.column!)}), 2) AS ${quoteIdent(m.as)}`;
+        return `round(sum(${quoteIdent(m.column!)}), 2)`;
       case 'mean':
-        return `round(sum(${quoteIdent(m.column!)}) / sum(__rows), 2) AS ${quoteIdent(m.as)}`;
+        return `round(sum(${quoteIdent(m.column!)}) / sum(__rows), 2)`;
     }
   };
+  const measure = (m: AggregateMeasure): string => `${measureExpr(m)} AS ${quoteIdent(m.as)}`;
   const t = p.suppress_below ? Math.floor(p.suppress_below) : 0;
   const duck = await openStepDuck(ctx);
   try {
@@ -76,7 +77,14 @@ export const aggregate: StepExecutor = async (ctx) => {
     }
     const kept = t > 0 ? '__kept' : '__evidence';
     await copyToParquet(duck, `SELECT * FROM ${kept}`, ctx.evidencePath, ctx, role);
-    const tableSql = `SELECT ${gList}, ${p.measures.map(measure).join(', ')} FROM ${kept} GROUP BY ${gList} ORDER BY ${gList}`;
+    // A suppressed cell is published with NULL measures rather than left out:
+    // an absent cell reads as a zero, and a zero next to a populated cell
+    // discloses that everyone in the row is in that one category.
+    const measures = p.measures.map(measure).join(', ');
+    const tableSql =
+      t > 0
+        ? `SELECT ${gList}, ${p.measures.map((m) => `CASE WHEN count(*) >= ${t} THEN ${measureExpr(m)} END AS ${quoteIdent(m.as)}`).join(', ')} FROM __evidence GROUP BY ${gList} ORDER BY ${gList}`
+        : `SELECT ${gList}, ${measures} FROM ${kept} GROUP BY ${gList} ORDER BY ${gList}`;
     const rows = await copyToParquet(duck, tableSql, ctx.outPath, ctx, role);
     return { rows, evidence: true, ...(removed ? { removed } : {}), facts: { roundBase: base } };
   } finally {

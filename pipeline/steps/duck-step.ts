@@ -21,7 +21,7 @@ export function parquet(path: string): string {
 
 /** Writes the result of `select` to `outPath` as Parquet, with progress and cancellation; returns its row count. */
 export async function copyToParquet(duck: Duck, select: string, outPath: string, ctx: StepContext, role: string): Promise<number> {
-  await runWithProgress(duck.conn, `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION zstd)`, role, {
+  await runWithProgress(duck.conn, `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`, role, {
     onProgress: (f) => ctx.onProgress(f),
     isCancelled: () => ctx.isCancelled(),
   });

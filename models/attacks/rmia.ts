@@ -1,0 +1,294 @@
+/**
+ * RMIA, the robust membership-inference attack of Zarifzadeh et al. (2024),
+ * with reference models retrained by the audited recipe (AUDIT.md C5), and an
+ * empirical lower bound on the ε of differential privacy from its ROC (the
+ * way TF Privacy and privacy-auditing work read ε off an attack).
+ *
+ * Protocol (the paper's offline setting, a = 1):
+ * - the population pool P (rows never used to train the target) is split into
+ *   random halves; each pair of reference models is trained on the two halves
+ *   of one split (a third, fifth, … model on a random half), so every pool row is
+ *   "out" of at least one reference model;
+ * - Pr(x) = mean of p_ref(y_x | x) over the reference models x is out of
+ *   (for the target's members that is every reference model);
+ * - the likelihood ratio of a candidate x against a population sample z is
+ *   LR(x, z) = [p_θ(y_x|x) / Pr(x)] / [p_θ(y_z|z) / Pr(z)]; the score of x is the
+ *   share of population samples z ≠ x with LR(x, z) ≥ γ (γ = 1 by default);
+ * - members are the target's training rows, non-members the held-out rows.
+ *
+ * Reference models are trained on half the pool drawn without replacement
+ * (capped at the target's training size): a bootstrap up to the target's size
+ * would repeat each row several times and make the references fit their rows
+ * more tightly than the target fitted its distinct rows.
+ */
+import { clopperPearson } from '../../audit/stats.js';
+import { SeededRandom, deriveSeed, subset, type Dataset } from '../dataset.js';
+import { evaluateAttack, type AttackEvaluation, type RocCurve } from '../roc.js';
+import { MIN_PROBABILITY, modelOutputs, pooled, trueLabelProbability, type QueryableModel } from './loss-threshold.js';
+
+/** Trains one reference model on `data` with the audited recipe and the given seed. */
+export type ReferenceTrainer = (data: Dataset, seed: number) => Promise<QueryableModel>;
+
+/** Input of {@link rmiaAttack}. */
+export interface RmiaInput {
+  /** The audited model. */
+  model: QueryableModel;
+  /** Its training rows (members). */
+  members: Dataset;
+  /** Held-out rows (non-members). */
+  nonMembers: Dataset;
+  /** Population rows never used to train the target: reference training data and the z samples. */
+  population: Dataset;
+  /** True when `population` is `nonMembers` itself (row i of one is row i of the other), so that non-member candidates are scored only against reference models they are out of. */
+  populationIsNonMembers: boolean;
+  /** Retrains the recipe on reference data. */
+  trainReference: ReferenceTrainer;
+  /** Declared target records (e.g. inserted canaries and held-out twins), scored as a second candidate set. */
+  targets?: { members: Dataset; nonMembers: Dataset };
+}
+
+/** Options of {@link rmiaAttack}. */
+export interface RmiaOptions {
+  /** Number of reference models, ≥ 2. Default 2. */
+  referenceModels?: number;
+  /** γ of the likelihood-ratio test. Default 1. */
+  gamma?: number;
+  /** FPRs at which TPR is read. Default [0.01, 0.001]. */
+  fprs?: readonly number[];
+  /** At most this many population samples z (a seeded random subset). Default 5000. */
+  maxPopulationSamples?: number;
+  /** Seed of the splits, the reference trainings and the z subset. Default 0. */
+  seed?: number;
+  /** Confidence of the Clopper–Pearson bounds of the ε lower bound. Default 0.95. */
+  confidence?: number;
+}
+
+/** An empirical lower bound on ε (see {@link empiricalEpsilonLowerBound}). */
+export interface EpsilonBound {
+  /** The largest lower bound over the thresholds tried (0 when none is positive). */
+  epsilon: number;
+  /** Which inequality gave it: `tpr/fpr` or `tnr/fnr`. */
+  direction: 'tpr/fpr' | 'tnr/fnr' | 'none';
+  /** Point estimates at the chosen threshold. */
+  tpr: number;
+  fpr: number;
+  /** Clopper–Pearson bounds used there. */
+  tprLow: number;
+  fprHigh: number;
+  /** How many thresholds were evaluated. */
+  thresholdsTried: number;
+}
+
+/** Result of {@link rmiaAttack}. */
+export interface RmiaResult {
+  evaluation: AttackEvaluation;
+  epsilon: EpsilonBound;
+  memberScores: Float64Array;
+  nonMemberScores: Float64Array;
+  referenceModels: number;
+  referenceTrainingRows: number[];
+  populationSamples: number;
+  /** The attack on the declared targets, when given. */
+  targets?: { evaluation: AttackEvaluation; epsilon: EpsilonBound };
+}
+
+/**
+ * An empirical lower bound on the ε of (ε, 0)-differential privacy from an
+ * attack's ROC: for every threshold, with Clopper–Pearson bounds at
+ * `confidence` (two-sided, so each one-sided bound holds at (1 + confidence)/2
+ * and both together at `confidence`), DP would require TPR ≤ e^ε FPR and
+ * 1 − FPR ≤ e^ε (1 − TPR), so ε ≥ ln(TPR_low / FPR_high) and
+ * ε ≥ ln((1 − FPR_high) / (1 − TPR_low)). The largest over the thresholds is
+ * returned. Choosing the best threshold on the same data makes the bound
+ * optimistic for the attacker — conservative for the audit. At most
+ * `maxThresholds` (default 400) thresholds are tried: when the curve has more
+ * vertices, the most promising by point estimate in each direction plus an even
+ * spread.
+ */
+export function empiricalEpsilonLowerBound(curve: RocCurve, confidence = 0.95, maxThresholds = 400): EpsilonBound {
+  const nP = curve.nPositive;
+  const nN = curve.nNegative;
+  const m = curve.fpr.length;
+  const tp = Array.from(curve.tpr, (t) => Math.round(t * nP));
+  const fp = Array.from(curve.fpr, (f) => Math.round(f * nN));
+  let idx = Array.from({ length: m }, (_, i) => i);
+  if (m > maxThresholds) {
+    const q = Math.floor(maxThresholds / 4);
+    const up = (i: number): number => Math.log((tp[i]! + 0.5) / nP / ((fp[i]! + 0.5) / nN));
+    const down = (i: number): number => Math.log((nN - fp[i]! + 0.5) / nN / ((nP - tp[i]! + 0.5) / nP));
+    const pick = new Set<number>();
+    [...idx].sort((a, b) => up(b) - up(a)).slice(0, q).forEach((i) => pick.add(i));
+    [...idx].sort((a, b) => down(b) - down(a)).slice(0, q).forEach((i) => pick.add(i));
+    const spread = maxThresholds - pick.size;
+    for (let s = 0; s < spread; s++) pick.add(Math.round((s * (m - 1)) / Math.max(1, spread - 1)));
+    idx = [...pick].sort((a, b) => a - b);
+  }
+  const alpha = 1 - confidence;
+  const best: EpsilonBound = { epsilon: 0, direction: 'none', tpr: 0, fpr: 0, tprLow: 0, fprHigh: 1, thresholdsTried: idx.length };
+  for (const i of idx) {
+    const tprLow = clopperPearson(tp[i]!, nP, alpha).low;
+    const fprHigh = clopperPearson(fp[i]!, nN, alpha).high;
+    const e1 = fprHigh > 0 && tprLow > 0 ? Math.log(tprLow / fprHigh) : -Infinity;
+    const e2 = tprLow < 1 && fprHigh < 1 ? Math.log((1 - fprHigh) / (1 - tprLow)) : -Infinity;
+    const e = Math.max(e1, e2);
+    if (e > best.epsilon) {
+      Object.assign(best, { epsilon: e, direction: e1 >= e2 ? 'tpr/fpr' : 'tnr/fnr', tpr: curve.tpr[i]!, fpr: curve.fpr[i]!, tprLow, fprHigh });
+    }
+  }
+  return best;
+}
+
+function randomHalf(n: number, rng: SeededRandom): Uint8Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  const inA = new Uint8Array(n);
+  for (let i = 0; i < n >> 1; i++) inA[order[i]!] = 1;
+  return inA;
+}
+
+function trueProbs(model: QueryableModel, ds: Dataset): Float64Array {
+  const o = modelOutputs(model, ds);
+  return Float64Array.from({ length: ds.n }, (_, i) => Math.max(MIN_PROBABILITY, trueLabelProbability(o, i)));
+}
+
+/** Mean of `refP[r][i]` over the reference models `r` with `out(r, i)`; all of them when none is out. */
+function prOut(refP: Float64Array[], n: number, out: (r: number, i: number) => boolean): Float64Array {
+  const pr = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    let c = 0;
+    for (let r = 0; r < refP.length; r++) {
+      if (!out(r, i)) continue;
+      s += refP[r]![i]!;
+      c++;
+    }
+    if (c === 0) {
+      for (let r = 0; r < refP.length; r++) s += refP[r]![i]!;
+      c = refP.length;
+    }
+    pr[i] = s / c;
+  }
+  return pr;
+}
+
+function upperBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Runs RMIA against `input.model` (see the module doc) and evaluates it with
+ * the tie-aware ROC and {@link empiricalEpsilonLowerBound}. Trains
+ * `referenceModels` models with `input.trainReference`; the population must
+ * hold at least 4 rows and must not contain training rows of the target.
+ */
+export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): Promise<RmiaResult> {
+  const R = Math.max(2, options.referenceModels ?? 2);
+  const gamma = options.gamma ?? 1;
+  const fprs = options.fprs ?? [0.01, 0.001];
+  const seed = options.seed ?? 0;
+  const confidence = options.confidence ?? 0.95;
+  const maxZ = options.maxPopulationSamples ?? 5000;
+  const pop = input.population;
+  const nP = pop.n;
+  // inRef[r][j] = 1 when population row j trained reference model r.
+  const inRef: Uint8Array[] = [];
+  const rng = new SeededRandom(deriveSeed(seed, 0x52a1));
+  for (let r = 0; r < R; r += 2) {
+    const a = randomHalf(nP, rng);
+    inRef.push(a);
+    if (r + 1 < R) inRef.push(Uint8Array.from(a, (v) => 1 - v));
+  }
+  const cap = input.members.n;
+  const refRows: number[] = [];
+  const refs: QueryableModel[] = [];
+  for (let r = 0; r < R; r++) {
+    const rows: number[] = [];
+    for (let j = 0; j < nP; j++) if (inRef[r]![j]) rows.push(j);
+    // Capped at the target's size by a seeded prefix of a shuffle, so the cap never changes which half is used.
+    const take = rows.length > cap ? shuffledPrefix(rows, cap, new SeededRandom(deriveSeed(seed, 100 + r))) : rows;
+    if (take.length !== rows.length) {
+      const kept = new Uint8Array(nP);
+      for (const j of take) kept[j] = 1;
+      inRef[r] = kept;
+    }
+    refRows.push(take.length);
+    refs.push(await input.trainReference(subset(pop, take), deriveSeed(seed, 200 + r)));
+  }
+  // Population samples z: a seeded subset of the pool.
+  const zIdx = pop.n > maxZ ? shuffledPrefix(Array.from({ length: nP }, (_, j) => j), maxZ, new SeededRandom(deriveSeed(seed, 300))) : Array.from({ length: nP }, (_, j) => j);
+  const zSet = subset(pop, zIdx);
+  const zTarget = trueProbs(input.model, zSet);
+  const zRef = refs.map((m) => trueProbs(m, zSet));
+  const zPr = prOut(zRef, zSet.n, (r, i) => !inRef[r]![zIdx[i]!]);
+  const zRatio = Float64Array.from(zTarget, (p, i) => p / Math.max(MIN_PROBABILITY, zPr[i]!));
+  const zSorted = Float64Array.from(zRatio).sort();
+  // Which z sample, if any, is candidate non-member i itself (excluded from its own comparison).
+  const zOfPop = new Int32Array(nP).fill(-1);
+  zIdx.forEach((j, i) => (zOfPop[j] = i));
+
+  const score = (ds: Dataset, outOf: (r: number, i: number) => boolean, selfZ: (i: number) => number): Float64Array => {
+    const pT = trueProbs(input.model, ds);
+    const pR = refs.map((m) => trueProbs(m, ds));
+    const pr = prOut(pR, ds.n, outOf);
+    const s = new Float64Array(ds.n);
+    for (let i = 0; i < ds.n; i++) {
+      const ratio = pT[i]! / Math.max(MIN_PROBABILITY, pr[i]!);
+      // LR(x, z) ≥ γ ⇔ ratio_z ≤ ratio_x / γ.
+      let beaten = upperBound(zSorted, ratio / gamma);
+      let total = zSorted.length;
+      const self = selfZ(i);
+      if (self >= 0) {
+        total--;
+        if (zRatio[self]! <= ratio / gamma) beaten--;
+      }
+      s[i] = total > 0 ? beaten / total : 0;
+    }
+    return s;
+  };
+  const allOut = (): boolean => true;
+  const noSelf = (): number => -1;
+  const memberScores = score(input.members, allOut, noSelf);
+  const nonMemberScores = input.populationIsNonMembers
+    ? score(input.nonMembers, (r, i) => !inRef[r]![i], (i) => zOfPop[i]!)
+    : score(input.nonMembers, allOut, noSelf);
+  const { scores, isMember } = pooled(memberScores, nonMemberScores);
+  const evaluation = evaluateAttack(scores, isMember, fprs);
+  const result: RmiaResult = {
+    evaluation,
+    epsilon: empiricalEpsilonLowerBound(evaluation.curve, confidence),
+    memberScores,
+    nonMemberScores,
+    referenceModels: R,
+    referenceTrainingRows: refRows,
+    populationSamples: zSet.n,
+  };
+  if (input.targets) {
+    const t = pooled(score(input.targets.members, allOut, noSelf), score(input.targets.nonMembers, allOut, noSelf));
+    const te = evaluateAttack(t.scores, t.isMember, fprs);
+    result.targets = { evaluation: te, epsilon: empiricalEpsilonLowerBound(te.curve, confidence) };
+  }
+  return result;
+}
+
+function shuffledPrefix(items: number[], take: number, rng: SeededRandom): number[] {
+  const a = [...items];
+  for (let i = 0; i < take; i++) {
+    const j = i + rng.int(a.length - i);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a.slice(0, take).sort((x, y) => x - y);
+}
