@@ -7,10 +7,13 @@
  * Protocol (the paper's offline setting, a = 1):
  * - the population pool P (rows never used to train the target) is split into
  *   random halves; each pair of reference models is trained on the two halves
- *   of one split (a third, fifth, … model on a random half), so every pool row is
- *   "out" of at least one reference model;
- * - Pr(x) = mean of p_ref(y_x | x) over the reference models x is out of
- *   (for the target's members that is every reference model);
+ *   of one split (an odd count is rounded up to pairs), so every pool row is
+ *   "out" of one model of every pair;
+ * - Pr(x) = mean over the pairs of p_ref(y_x | x) for one model of the pair
+ *   that x is out of (a seeded coin picks when x is out of both, as the
+ *   target's members always are), so members, non-members and population
+ *   samples all average the same number of reference models — with unequal
+ *   counts the spread of Pr(x) alone would separate them;
  * - the likelihood ratio of a candidate x against a population sample z is
  *   LR(x, z) = [p_θ(y_x|x) / Pr(x)] / [p_θ(y_z|z) / Pr(z)]; the score of x is the
  *   share of population samples z ≠ x with LR(x, z) ≥ γ (γ = 1 by default);
@@ -22,7 +25,7 @@
  * more tightly than the target fitted its distinct rows.
  */
 import { clopperPearson } from '../../audit/stats.js';
-import { SeededRandom, deriveSeed, subset, type Dataset } from '../dataset.js';
+import { SeededRandom, deriveSeed, mix32, subset, type Dataset } from '../dataset.js';
 import { evaluateAttack, type AttackEvaluation, type RocCurve } from '../roc.js';
 import { MIN_PROBABILITY, modelOutputs, pooled, trueLabelProbability, type QueryableModel } from './loss-threshold.js';
 
@@ -156,22 +159,28 @@ function trueProbs(model: QueryableModel, ds: Dataset): Float64Array {
   return Float64Array.from({ length: ds.n }, (_, i) => Math.max(MIN_PROBABILITY, trueLabelProbability(o, i)));
 }
 
-/** Mean of `refP[r][i]` over the reference models `r` with `out(r, i)`; all of them when none is out. */
-function prOut(refP: Float64Array[], n: number, out: (r: number, i: number) => boolean): Float64Array {
+/**
+ * Pr(x) for each of n candidates: the mean over reference-model pairs of one
+ * model of the pair that the candidate is out of (`out(r, i)`), chosen by a
+ * seeded coin when it is out of both. Every candidate — member, non-member or
+ * population sample — thus averages the same number of models, so that the
+ * spread of Pr(x) does not itself tell members from non-members.
+ */
+function prOut(refP: Float64Array[], n: number, out: (r: number, i: number) => boolean, salt: number): Float64Array {
   const pr = new Float64Array(n);
+  const pairs = refP.length >> 1;
   for (let i = 0; i < n; i++) {
     let s = 0;
-    let c = 0;
-    for (let r = 0; r < refP.length; r++) {
-      if (!out(r, i)) continue;
+    for (let q = 0; q < pairs; q++) {
+      const a = 2 * q;
+      const b = a + 1;
+      const outA = out(a, i);
+      const outB = out(b, i);
+      const coin = (mix32(salt ^ mix32(i * pairs + q)) & 1) === 0;
+      const r = outA && outB ? (coin ? a : b) : outA ? a : outB ? b : coin ? a : b;
       s += refP[r]![i]!;
-      c++;
     }
-    if (c === 0) {
-      for (let r = 0; r < refP.length; r++) s += refP[r]![i]!;
-      c = refP.length;
-    }
-    pr[i] = s / c;
+    pr[i] = s / pairs;
   }
   return pr;
 }
@@ -194,7 +203,8 @@ function upperBound(sorted: Float64Array, x: number): number {
  * hold at least 4 rows and must not contain training rows of the target.
  */
 export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): Promise<RmiaResult> {
-  const R = Math.max(2, options.referenceModels ?? 2);
+  // Reference models come in complementary pairs (see prOut), so an odd count is rounded up.
+  const R = 2 * Math.ceil(Math.max(2, options.referenceModels ?? 2) / 2);
   const gamma = options.gamma ?? 1;
   const fprs = options.fprs ?? [0.01, 0.001];
   const seed = options.seed ?? 0;
@@ -207,8 +217,7 @@ export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): P
   const rng = new SeededRandom(deriveSeed(seed, 0x52a1));
   for (let r = 0; r < R; r += 2) {
     const a = randomHalf(nP, rng);
-    inRef.push(a);
-    if (r + 1 < R) inRef.push(Uint8Array.from(a, (v) => 1 - v));
+    inRef.push(a, Uint8Array.from(a, (v) => 1 - v));
   }
   const cap = input.members.n;
   const refRows: number[] = [];
@@ -231,17 +240,17 @@ export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): P
   const zSet = subset(pop, zIdx);
   const zTarget = trueProbs(input.model, zSet);
   const zRef = refs.map((m) => trueProbs(m, zSet));
-  const zPr = prOut(zRef, zSet.n, (r, i) => !inRef[r]![zIdx[i]!]);
+  const zPr = prOut(zRef, zSet.n, (r, i) => !inRef[r]![zIdx[i]!], deriveSeed(seed, 1));
   const zRatio = Float64Array.from(zTarget, (p, i) => p / Math.max(MIN_PROBABILITY, zPr[i]!));
   const zSorted = Float64Array.from(zRatio).sort();
   // Which z sample, if any, is candidate non-member i itself (excluded from its own comparison).
   const zOfPop = new Int32Array(nP).fill(-1);
   zIdx.forEach((j, i) => (zOfPop[j] = i));
 
-  const score = (ds: Dataset, outOf: (r: number, i: number) => boolean, selfZ: (i: number) => number): Float64Array => {
+  const score = (ds: Dataset, outOf: (r: number, i: number) => boolean, selfZ: (i: number) => number, salt: number): Float64Array => {
     const pT = trueProbs(input.model, ds);
     const pR = refs.map((m) => trueProbs(m, ds));
-    const pr = prOut(pR, ds.n, outOf);
+    const pr = prOut(pR, ds.n, outOf, deriveSeed(seed, salt));
     const s = new Float64Array(ds.n);
     for (let i = 0; i < ds.n; i++) {
       const ratio = pT[i]! / Math.max(MIN_PROBABILITY, pr[i]!);
@@ -259,10 +268,10 @@ export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): P
   };
   const allOut = (): boolean => true;
   const noSelf = (): number => -1;
-  const memberScores = score(input.members, allOut, noSelf);
+  const memberScores = score(input.members, allOut, noSelf, 2);
   const nonMemberScores = input.populationIsNonMembers
-    ? score(input.nonMembers, (r, i) => !inRef[r]![i], (i) => zOfPop[i]!)
-    : score(input.nonMembers, allOut, noSelf);
+    ? score(input.nonMembers, (r, i) => !inRef[r]![i], (i) => zOfPop[i]!, 1)
+    : score(input.nonMembers, allOut, noSelf, 3);
   const { scores, isMember } = pooled(memberScores, nonMemberScores);
   const evaluation = evaluateAttack(scores, isMember, fprs);
   const result: RmiaResult = {
@@ -275,7 +284,7 @@ export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): P
     populationSamples: zSet.n,
   };
   if (input.targets) {
-    const t = pooled(score(input.targets.members, allOut, noSelf), score(input.targets.nonMembers, allOut, noSelf));
+    const t = pooled(score(input.targets.members, allOut, noSelf, 4), score(input.targets.nonMembers, allOut, noSelf, 5));
     const te = evaluateAttack(t.scores, t.isMember, fprs);
     result.targets = { evaluation: te, epsilon: empiricalEpsilonLowerBound(te.curve, confidence) };
   }

@@ -164,15 +164,24 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function formatAnonymizeResult(result: { method: string; suppressed: number; before: unknown; after: unknown; levels?: Record<string, number> | undefined }): string {
+function flatten(prefix: string, v: unknown, out: Map<string, unknown>): void {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) flatten(prefix ? `${prefix}.${k}` : k, x, out);
+  } else out.set(prefix, v);
+}
+
+/** Metrics and risk before and after, side by side. */
+function formatAnonymizeResult(result: { method: string; suppressed: number; before: unknown; after: unknown; levels?: Record<string, number> | undefined; generalizedColumns?: Record<string, string> }): string {
   const lines = [`method: ${result.method}`, `suppressed records: ${result.suppressed}`];
   if (result.levels) lines.push(`levels: ${Object.entries(result.levels).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  const table = (label: string, m: unknown) => {
-    lines.push(label);
-    for (const [k, v] of Object.entries(m as Record<string, unknown>)) lines.push(`  ${k.padEnd(28)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(4)) : JSON.stringify(v)}`);
-  };
-  table('before:', result.before);
-  table('after:', result.after);
+  for (const [col, how] of Object.entries(result.generalizedColumns ?? {})) lines.push(`  ${col}: ${how}`);
+  const before = new Map<string, unknown>();
+  const after = new Map<string, unknown>();
+  flatten('', result.before, before);
+  flatten('', result.after, after);
+  const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v));
+  lines.push('', `${'metric'.padEnd(28)} ${'before'.padStart(14)} ${'after'.padStart(14)}`);
+  for (const [k, v] of before) lines.push(`${k.padEnd(28)} ${fmt(v).padStart(14)} ${fmt(after.get(k)).padStart(14)}`);
   return lines.join('\n') + '\n';
 }
 
