@@ -20,7 +20,7 @@
 import type { Status } from '../lib/vocabulary.js';
 import { worstStatus } from '../lib/vocabulary.js';
 import type { Dataset } from '../models/dataset.js';
-import { deriveSeed } from '../models/dataset.js';
+import { SeededRandom, deriveSeed, subset } from '../models/dataset.js';
 import { verifyArtifact } from '../models/artifact.js';
 import { canonicalJson } from '../models/artifact.js';
 import { train as trainModel, type TrainRecipe, type TrainedModel } from '../models/train.js';
@@ -47,7 +47,7 @@ export interface ModelAuditInput {
   train: Dataset;
   /** Held-out rows (non-members), encoded like `train`. */
   test: Dataset;
-  /** Population rows never used in training, for C5's reference models and samples; default `test`. */
+  /** Population rows disjoint from `train` and `test`, for C5's reference models and samples; default: a seeded half of `test` (the other half are C5's non-member candidates). */
   population?: Dataset;
   /** Declared sensitive source columns (feature `source` names with one-hot features) for C6. */
   sensitive?: string[];
@@ -338,13 +338,26 @@ async function checkReferenceAttack(input: ModelAuditInput, t: ModelThresholds, 
     options.trainReference ??
     (async (data, seed): Promise<QueryableModel> =>
       trainModel({ ...input.recipe, seed }, data, options.threads === undefined ? {} : { threads: options.threads }));
+  // Without a separate population the held-out rows are split in two: reference data and z samples, and non-member candidates.
+  let population = input.population;
+  let candidates = input.test;
+  if (population === undefined || population === input.test) {
+    const rng = new SeededRandom(deriveSeed(input.seed, 51));
+    const order = Array.from({ length: input.test.n }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const half = order.length >> 1;
+    population = subset(input.test, order.slice(0, half).sort((x, y) => x - y));
+    candidates = subset(input.test, order.slice(half).sort((x, y) => x - y));
+  }
   const res: RmiaResult = await rmiaAttack(
     {
       model: input.model,
       members: input.train,
-      nonMembers: input.test,
-      population: input.population ?? input.test,
-      populationIsNonMembers: input.population === undefined || input.population === input.test,
+      nonMembers: candidates,
+      population,
       trainReference,
       ...(input.canaries ? { targets: input.canaries } : {}),
     },
@@ -357,6 +370,7 @@ async function checkReferenceAttack(input: ModelAuditInput, t: ModelThresholds, 
   const metrics: Metrics = {
     referenceModels: res.referenceModels,
     referenceTrainingRows: res.referenceTrainingRows.join(','),
+    populationFromHeldOut: input.population === undefined || input.population === input.test,
     populationSamples: res.populationSamples,
     members: e.nMembers,
     nonMembers: e.nNonMembers,

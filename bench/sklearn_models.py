@@ -16,8 +16,8 @@ meta.json: {"n_train", "n_test", "d",
 
 Prints one JSON object: {"sklearn": version, "results": [{"name", "kind",
 "fit_ms" (median over repeats), "fit_ms_all", "train_accuracy",
-"test_accuracy", "proba_test" (when "proba": true: class-1 or all-class
-probabilities of the test rows, row-major)}]}. Exit status 3 (with
+"test_accuracy", "proba_test" (when "proba": true: the test rows'
+predict_proba, row-major), and for logistic "n_iter", "coef", "intercept"}]}. Exit status 3 (with
 {"error": ...}) when scikit-learn cannot be imported.
 """
 import json
@@ -86,6 +86,8 @@ def main() -> int:
             out["proba_test"] = model.predict_proba(X_test).ravel().tolist()
         if kind == "logistic":
             out["n_iter"] = int(np.max(model.n_iter_))
+            out["coef"] = model.coef_.tolist()
+            out["intercept"] = model.intercept_.tolist()
         results.append(out)
     print(json.dumps({"sklearn": sklearn.__version__, "results": results}))
     return 0

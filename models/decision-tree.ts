@@ -299,6 +299,9 @@ export function growTree(
 
   let maxNb = 1;
   for (let f = 0; f < d; f++) if (nBins[f]! > maxNb) maxNb = nBins[f]!;
+  const tmpRows = new Int32Array(m);
+  const tmpY = new Int32Array(m);
+  const tmpW = new Float64Array(m);
   const hist = new Float64Array(maxNb * k);
   const histN = new Int32Array(maxNb);
   const cnt = new Float64Array(k);
@@ -431,24 +434,26 @@ export function growTree(
     feature[id] = bestF;
     leftBin[id] = bestL;
     rightBin[id] = bestR;
+    // Stable partition: rows stay in ascending order within every node, so each histogram pass reads a
+    // feature's bin column front to back (cache- and prefetch-friendly on large tables).
     const base = bestF * n;
     let a = start;
-    let b = end - 1;
-    while (a <= b) {
-      if (bins[base + rows[a]!]! <= bestL) a++;
-      else {
-        const t = rows[a]!;
-        rows[a] = rows[b]!;
-        rows[b] = t;
-        const ty = ry[a]!;
-        ry[a] = ry[b]!;
-        ry[b] = ty;
-        const tw = rw[a]!;
-        rw[a] = rw[b]!;
-        rw[b] = tw;
-        b--;
+    let spill = 0;
+    for (let r = start; r < end; r++) {
+      const row = rows[r]!;
+      if (bins[base + row]! <= bestL) {
+        rows[a] = row;
+        ry[a] = ry[r]!;
+        rw[a++] = rw[r]!;
+      } else {
+        tmpRows[spill] = row;
+        tmpY[spill] = ry[r]!;
+        tmpW[spill++] = rw[r]!;
       }
     }
+    rows.set(tmpRows.subarray(0, spill), a);
+    ry.set(tmpY.subarray(0, spill), a);
+    rw.set(tmpW.subarray(0, spill), a);
     // Right pushed first so the left child is numbered next (preorder).
     stack.push(a, end, depth + 1, id, 2);
     stack.push(start, a, depth + 1, id, 1);

@@ -9,13 +9,14 @@ import type { resolveThresholds } from '../audit/thresholds.js';
 import type { Engine } from './engine.js';
 import type { Plan, PlannedStep } from './plan.js';
 import type { AggregateParams } from './steps/aggregate.js';
+import { extOf } from './store.js';
 
 /** One staged output to audit. */
 export interface StagedOutput {
   outputId: string;
   runId: string;
-  kind: 'table' | 'extract' | 'file';
-  format: 'parquet' | 'csv';
+  kind: 'table' | 'extract' | 'file' | 'model';
+  format: 'parquet' | 'csv' | 'json';
   /** Absolute path of the frozen staged file. */
   path: string;
   bytes: number;
@@ -26,7 +27,7 @@ export interface StagedOutput {
   lineageParameters: Record<string, unknown>;
 }
 
-function reader(path: string, format: 'parquet' | 'csv'): string {
+function reader(path: string, format: 'parquet' | 'csv' | 'json'): string {
   return format === 'csv' ? `read_csv(${quoteLiteral(path)}, header = true, all_varchar = false)` : `read_parquet(${quoteLiteral(path)})`;
 }
 
@@ -51,7 +52,7 @@ async function earlierTableReleases(engine: Engine, conn: DuckDBConnection, runI
     const evidenceHash = (await engine.cp.getLineage(state.artifactHash))?.parameters['evidence'];
     if (typeof evidenceHash !== 'string' || !engine.store.has('work', evidenceHash)) continue;
     const i = out.length;
-    const ext = rel.path.endsWith('.csv') ? 'csv' : 'parquet';
+    const ext = extOf(rel.path);
     await conn.run(`CREATE VIEW __earlier_${i} AS SELECT * FROM ${reader(engine.store.pathOf('release', rel.artifactHash, ext), ext)}`);
     await conn.run(`CREATE VIEW __earlier_evidence_${i} AS SELECT * FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`);
     out.push({ table: `__earlier_${i}`, groupBy: (step.params as unknown as AggregateParams).group_by, evidence: `__earlier_evidence_${i}` });
@@ -71,6 +72,7 @@ export async function auditOutput(
   staged: StagedOutput,
   thresholds: ReturnType<typeof resolveThresholds>,
 ): Promise<CheckResult[]> {
+  if (staged.kind === 'model') return auditModelOutput(engine, staged, thresholds);
   const duck = await openDuck({ memoryLimit: process.env['SLUICE_DUCKDB_MEMORY'] ?? '2GB', tempDirectory: join(engine.dataRoot.tmp, `duck-audit-${staged.outputId}-${process.pid}`) });
   try {
     const conn = duck.conn;
@@ -133,4 +135,40 @@ export async function auditOutput(
   } finally {
     duck.close();
   }
+}
+
+/**
+ * The model checks (C1–C6) on a staged model artifact. The members and
+ * non-members are rebuilt exactly: the train step's input is re-read, encoded
+ * with the artifact's own feature schema and split with its recorded seed and
+ * fraction, and the split is checked against the artifact's hash of the
+ * training rows before anything is attacked.
+ */
+async function auditModelOutput(engine: Engine, staged: StagedOutput, thresholds: ReturnType<typeof resolveThresholds>): Promise<CheckResult[]> {
+  const { readFileSync } = await import('node:fs');
+  const { encode } = await import('../models/encode.js');
+  const { trainTestSplit } = await import('../models/dataset.js');
+  const { loadModel, rowsHash, verifyArtifact } = await import('../models/artifact.js');
+  const { auditModel } = await import('../audit/model-checks.js');
+  const { readTrainingColumns } = await import('./steps/train.js');
+  const artifact = JSON.parse(readFileSync(staged.path, 'utf8')) as import('../models/artifact.js').ModelArtifact;
+  const p = staged.step.params as unknown as import('./steps/train.js').TrainParams;
+  const recipe = { kind: p.model.kind, hyperparameters: p.model.hyperparameters, seed: p.seed };
+  const run = await engine.cp.getRun(staged.runId);
+  const inputStep = staged.step.needs[0];
+  const inputHash = run?.steps.find((s) => s.stepId === inputStep)?.artifactHash;
+  if (!inputHash || !verifyArtifact(artifact)) {
+    // A tampered artifact or a lost training input cannot be attacked: blocked, not waved through.
+    throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: the model artifact does not verify or its training input is gone`);
+  }
+  const table = await readTrainingColumns(engine.store.pathOf('work', inputHash), p);
+  const dataset = encode(table, artifact.featureSchema);
+  const split = trainTestSplit(dataset, artifact.training.testFraction, artifact.training.splitSeed, true);
+  if (rowsHash(split.trainRows) !== artifact.training.trainRowsHash) {
+    throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: the recorded training split cannot be rebuilt from the step's input`);
+  }
+  return auditModel(
+    { artifact, model: loadModel(artifact), train: split.train, test: split.test, sensitive: p.sensitive, recipe, seed: p.seed },
+    thresholds,
+  );
 }

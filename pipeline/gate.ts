@@ -45,7 +45,9 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
     const lineage = await engine.cp.getLineage(state.artifactHash);
     // Stage a frozen copy in the output's final format: what is audited is byte for byte what may be released.
     let staged;
-    if (out.format === 'csv') {
+    if (out.kind === 'model') {
+      staged = await engine.store.copy('work', state.artifactHash, 'staging', 'json');
+    } else if (out.format === 'csv') {
       const tmp = engine.store.tmpPath('csv');
       const duck = await openDuck();
       try {

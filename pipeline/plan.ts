@@ -45,7 +45,7 @@ export interface Plan {
   agreementId: string;
   /** Steps in topological order (ties keep spec order). */
   steps: PlannedStep[];
-  outputs: { id: string; from: string; kind: 'table' | 'extract' | 'file'; format: 'parquet' | 'csv' }[];
+  outputs: { id: string; from: string; kind: 'table' | 'extract' | 'file' | 'model'; format: 'parquet' | 'csv' | 'json' }[];
 }
 
 /** What {@link planJob} checks the spec against. */
@@ -294,6 +294,31 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
         params = { config: structuredClone(step.config) };
         break;
       }
+      case 'train': {
+        const f = step.features;
+        needColumn(at('target'), step.target, step.from);
+        f.numeric.forEach((c, k) => {
+          const col = needColumn(at('features', 'numeric', k), c, step.from);
+          if (col && !NUMERIC.test(col.type)) addInvalid(at('features', 'numeric', k), 'a numeric column', `column ${c} of type ${col.type}`);
+        });
+        f.categorical.forEach((c, k) => needColumn(at('features', 'categorical', k), c, step.from));
+        if (f.numeric.length + f.categorical.length === 0) addInvalid(at('features'), 'at least one feature column', 'none');
+        if ([...f.numeric, ...f.categorical].includes(step.target)) addInvalid(at('target'), 'a column that is not also a feature', `column ${step.target} among the features`);
+        step.sensitive.forEach((c, k) => {
+          if (![...f.numeric, ...f.categorical].includes(c)) addInvalid(at('sensitive', k), 'one of the feature columns', `column ${c}`);
+        });
+        // A model has no columns; it is audited by the model checks (C1–C6), not as a table.
+        columns = [];
+        params = {
+          target: step.target,
+          features: { numeric: [...f.numeric], categorical: [...f.categorical] },
+          model: { kind: step.model.kind, hyperparameters: { ...step.model.hyperparameters } },
+          test_fraction: step.test_fraction,
+          seed: step.seed,
+          sensitive: [...step.sensitive],
+        };
+        break;
+      }
       case 'sql': {
         const path = specPath(at('query'));
         const env = new Map<string, PlannedColumn[]>();
@@ -337,7 +362,7 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
     specHash: createHash('sha256').update(canonicalJson(spec)).digest('hex'),
     agreementId: agreement.id,
     steps: planned,
-    outputs: spec.outputs.map((o) => ({ id: o.id, from: o.from, kind: o.kind, format: o.format })),
+    outputs: spec.outputs.map((o) => ({ id: o.id, from: o.from, kind: o.kind, format: o.kind === 'model' ? ('json' as const) : o.format })),
   };
 }
 
@@ -527,6 +552,11 @@ function summarizeParams(s: PlannedStep): string {
       return `SELECT over ${(p['tables'] as string[]).join(', ')} (${[...String(p['query'])].length} characters)`;
     case 'kanonymize':
       return `k = ${String((p['config'] as { k?: unknown }).k)}`;
+    case 'train': {
+      const m = p['model'] as { kind: string };
+      const f = p['features'] as { numeric: string[]; categorical: string[] };
+      return `${m.kind} model of ${String(p['target'])} on ${f.numeric.length + f.categorical.length} feature column(s), test fraction ${String(p['test_fraction'])}`;
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import { SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
 import type { Engine } from './engine.js';
 import type { ReleaseJobData } from './job-data.js';
+import { extOf } from './store.js';
 
 /**
  * Copies a staged artifact into release/ (re-hashing it, so a staged file that
@@ -11,7 +12,7 @@ import type { ReleaseJobData } from './job-data.js';
 export async function releaseArtifact(engine: Engine, job: ReleaseJobData): Promise<{ releaseId: string; path: string }> {
   const staged = await engine.cp.getArtifact(job.artifactHash, 'staging');
   if (!staged) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `artifact ${job.artifactHash.slice(0, 12)} is not staged`);
-  const ext = staged.path.endsWith('.csv') ? 'csv' : 'parquet';
+  const ext = extOf(staged.path);
   const existing = (await engine.cp.listReleases({ runId: job.runId })).find((r) => r.artifactHash === job.artifactHash && r.outputId === job.outputId);
   if (existing) return { releaseId: existing.id, path: existing.path };
   const stored = await engine.store.copy('staging', job.artifactHash, 'release', ext);

@@ -4,6 +4,7 @@ import { checkReviewAllowed, releaseDecision } from '../audit/gate-policy.js';
 import type { User } from '../domain/types.js';
 import type { Engine } from './engine.js';
 import { checkJobData, ReleaseJobDataSchema } from './job-data.js';
+import { extOf } from './store.js';
 
 /** A reviewer's decision on one staged artifact. */
 export interface ReviewRequest {
@@ -33,7 +34,7 @@ export async function submitReview(engine: Engine, user: User, req: ReviewReques
   if (!report) return refuse(new SluiceError('SLUICE_ERR_REVIEW_REFUSED', `artifact ${req.artifactHash.slice(0, 12)} has no audit report`));
   const run = report.runId ? await engine.cp.getRun(report.runId) : null;
   if (!run || !report.outputId) return refuse(new SluiceError('SLUICE_ERR_NOT_FOUND', `the run of artifact ${req.artifactHash.slice(0, 12)} does not exist`));
-  const ext = artifact.path.endsWith('.csv') ? 'csv' : 'parquet';
+  const ext = extOf(artifact.path);
   if (!(await engine.store.verify('staging', req.artifactHash, ext))) {
     return refuse(new SluiceError('SLUICE_ERR_REVIEW_REFUSED', `artifact ${req.artifactHash.slice(0, 12)} changed since its audit; it needs a new audit and new reviews`));
   }

@@ -50,7 +50,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   const planned = plan.steps.find((s) => s.id === stepId);
   const state = run.steps.find((s) => s.stepId === stepId);
   if (!planned || !state) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} has no step ${stepId}`);
-  if (state.status === 'done' && state.artifactHash && engine.store.has('work', state.artifactHash)) {
+  if (state.status === 'done' && state.artifactHash && engine.store.has('work', state.artifactHash, planned.kind === 'train' ? 'json' : 'parquet')) {
     log.info('step.skipped', { runId, stepId, reason: 'output-present' });
     return { skipped: true, artifactHash: state.artifactHash, rows: state.rows ?? 0 };
   }
@@ -82,7 +82,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     }
   }
   const unitColumn = planned.kind === 'extract' ? null : await findUnitColumn(engine, inputs[0]?.columns ?? []);
-  const outPath = engine.store.tmpPath('parquet');
+  const outPath = engine.store.tmpPath(planned.kind === 'train' ? 'json' : 'parquet');
   const evidencePath = engine.store.tmpPath('parquet');
   const tempDir = join(engine.dataRoot.tmp, `duck-${runId}-${stepId}-${process.pid}`);
   let lastReported = 0;
@@ -119,12 +119,12 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
         lineage: { inputs: inputs.map((i) => i.hash), step: `${planned.kind}:evidence`, parameters: {}, codeVersion: codeVersion() },
       });
     }
-    const out = await engine.store.commit(outPath, 'work');
+    const out = await engine.store.commit(outPath, 'work', outcome.ext ?? 'parquet');
     await engine.cp.recordArtifact({
       hash: out.hash,
       zone: 'work',
       path: out.relPath,
-      kind: 'table',
+      kind: outcome.ext === 'json' ? 'model' : 'table',
       rows: outcome.rows,
       columns: planned.columns,
       runId,

@@ -15,13 +15,13 @@ import { anonymizeConfigSchema } from '../transforms/anonymize-config.js';
 /** The spec format version this module reads. */
 export const SPEC_VERSION = 1;
 /** Step kinds, in the order a typical flow uses them. */
-export const STEP_KINDS = ['extract', 'sample', 'desensitize', 'aggregate', 'sql', 'kanonymize'] as const;
+export const STEP_KINDS = ['extract', 'sample', 'desensitize', 'aggregate', 'sql', 'kanonymize', 'train'] as const;
 /** A step kind. */
 export type StepKind = (typeof STEP_KINDS)[number];
 /** Output kinds. */
-export const OUTPUT_KINDS = ['table', 'extract', 'file'] as const;
+export const OUTPUT_KINDS = ['table', 'extract', 'file', 'model'] as const;
 /** Output file formats. */
-export const OUTPUT_FORMATS = ['parquet', 'csv'] as const;
+export const OUTPUT_FORMATS = ['parquet', 'csv', 'json'] as const;
 /** Aggregate measure functions (as the aggregate step computes them). */
 export const MEASURE_FNS = ['count', 'count_units', 'sum', 'mean'] as const;
 /** Largest spec text accepted, in bytes (1 MiB). */
@@ -179,7 +179,33 @@ const KAnonymizeStep = z.strictObject({
   config: anonymizeConfigSchema,
 });
 
-const StepSchema = z.discriminatedUnion('kind', [ExtractStep, SampleStep, DesensitizeStep, AggregateStep, SqlStep, KAnonymizeStep], {
+/** `train`: a model on a sampled, desensitized input, with a held-out split recorded for the attacks (§4.3). */
+const TrainStep = z.strictObject({
+  id: STEP_ID,
+  kind: z.literal('train'),
+  from: STEP_ID,
+  target: COLUMN,
+  features: z.strictObject(
+    {
+      numeric: z.array(COLUMN, { error: 'a list of column names' }).default([]),
+      categorical: z.array(COLUMN, { error: 'a list of column names' }).default([]),
+    },
+    { error: 'a mapping { numeric, categorical } of column lists' },
+  ),
+  model: z.strictObject(
+    {
+      kind: z.enum(['logistic', 'tree', 'forest', 'knn'], { error: 'one of logistic, tree, forest, knn' }),
+      hyperparameters: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]), { error: 'a mapping of hyperparameter to a number, string or boolean' }).default({}),
+    },
+    { error: 'a mapping { kind, hyperparameters }' },
+  ),
+  test_fraction: z.number({ error: 'a number in (0, 1)' }).gt(0).lt(1).default(0.3),
+  seed: z.int({ error: SEED }).min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).default(0),
+  /** Feature columns declared sensitive: the attribute-inference check (C6) attacks them. */
+  sensitive: z.array(COLUMN, { error: 'a list of column names' }).default([]),
+});
+
+const StepSchema = z.discriminatedUnion('kind', [ExtractStep, SampleStep, DesensitizeStep, AggregateStep, SqlStep, KAnonymizeStep, TrainStep], {
   error: 'a step mapping with id and kind',
 });
 
@@ -265,7 +291,7 @@ function expectedFrom(issue: z.core.$ZodIssue): string {
 /** The keys the schema allows at a path, where it is a known object. */
 function allowedKeys(path: readonly PropertyKey[], parent: unknown): string[] | null {
   const shapes: Record<string, { shape: Record<string, unknown> }> = {
-    extract: ExtractStep, sample: SampleStep, desensitize: DesensitizeStep, aggregate: AggregateStep, sql: SqlStep, kanonymize: KAnonymizeStep,
+    extract: ExtractStep, sample: SampleStep, desensitize: DesensitizeStep, aggregate: AggregateStep, sql: SqlStep, kanonymize: KAnonymizeStep, train: TrainStep,
   };
   const p = path.map(String);
   if (p.length === 0) return Object.keys(JobSpecSchema.shape);
@@ -407,6 +433,12 @@ function checkReferences(value: unknown, add: Add, nonExtractInput: Set<number>)
     if (typeof from === 'string' && !ids.has(from)) {
       if (inputs.includes(from)) add(['outputs', i, 'from'], 'a step id (an output never comes straight from an input)', `the input "${from}"`);
       else add(['outputs', i, 'from'], `one of the step ids (${stepList})`, describeFound(from));
+    }
+    if (typeof from === 'string' && ids.has(from)) {
+      const fromKind = (Array.isArray(steps) ? (steps[ids.get(from)!] as { kind?: unknown } | undefined)?.kind : undefined);
+      const isModel = rec['kind'] === 'model';
+      if (fromKind === 'train' && !isModel) add(['outputs', i, 'kind'], 'model (the output of a train step is a model)', describeFound(rec['kind']));
+      if (fromKind !== 'train' && isModel && typeof fromKind === 'string') add(['outputs', i, 'kind'], 'table, extract or file (only a train step makes a model)', 'model');
     }
     const id = rec['id'];
     if (typeof id === 'string') {

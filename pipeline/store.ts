@@ -147,6 +147,11 @@ export class DomainStore {
   }
 }
 
+/** The extension of an artifact path (`parquet`, `csv`, `json`). */
+export function extOf(path: string): 'parquet' | 'csv' | 'json' {
+  return path.endsWith('.csv') ? 'csv' : path.endsWith('.json') ? 'json' : 'parquet';
+}
+
 /** Hard-links when possible (same filesystem), else copies. Used for exports. */
 export async function linkOrCopy(src: string, dest: string): Promise<void> {
   try {

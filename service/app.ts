@@ -15,6 +15,7 @@ import { registerDataset } from '../pipeline/register.js';
 import { submitReview } from '../pipeline/review.js';
 import { cancelRun, planSpec, submitRun } from '../pipeline/submit.js';
 import { parseBody } from './parse-body.js';
+import { extOf } from '../pipeline/store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,6 +39,9 @@ function requireRole(req: FastifyRequest, ...roles: Role[]): User {
   return req.user;
 }
 
+const PredictBody = z.strictObject({
+  rows: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.null()])), { error: 'a list of rows (objects of feature values)' }).min(1).max(1000),
+});
 const SpecBody = z.strictObject({ spec: z.string().min(1).max(256 * 1024) });
 const ReviewBody = z.strictObject({
   artifactHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'),
@@ -258,15 +262,35 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
     if (!rel) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `release ${req.params.id} does not exist`);
     if (user.role === 'operator') await loadRun(req, rel.runId);
     // Only release/ is ever served: the path is rebuilt from the hash, never taken from input.
-    const ext = rel.path.endsWith('.csv') ? 'csv' : 'parquet';
+    const ext = extOf(rel.path);
     const file = engine.store.pathOf('release', rel.artifactHash, ext);
     if (!existsSync(file)) throw new SluiceError('SLUICE_ERR_STORE_CORRUPT', `release ${rel.id}: its file is missing`);
     await engine.cp.log({ actor: user.id, action: 'release.download', subject: rel.artifactHash, details: { releaseId: rel.id } });
     return reply
-      .header('content-type', ext === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.apache.parquet')
+      .header('content-type', ext === 'csv' ? 'text/csv; charset=utf-8' : ext === 'json' ? 'application/json' : 'application/vnd.apache.parquet')
       .header('content-disposition', `attachment; filename="${rel.outputId}.${ext}"`)
       .header('x-sluice-artifact-hash', rel.artifactHash)
       .send(createReadStream(file));
+  });
+
+  // Released models are served; nothing else is.
+  app.post<{ Params: { hash: string } }>('/v1/models/:hash/predict', async (req) => {
+    const user = requireRole(req);
+    const hash = req.params.hash;
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new SluiceError('SLUICE_ERR_INPUT_INVALID', 'hash: expected 64 lowercase hex characters');
+    const body = parseBody(PredictBody, req.body);
+    const release = (await engine.cp.listReleases()).find((r) => r.artifactHash === hash && extOf(r.path) === 'json');
+    if (!release) {
+      await engine.cp.log({ actor: user.id, action: 'model.serve.refused', subject: hash, details: { rows: body.rows.length } });
+      throw new SluiceError('SLUICE_ERR_RELEASE_REFUSED', `model ${hash.slice(0, 12)} has not been released; only a model a reviewer approved is served`);
+    }
+    const { infer, verifyArtifact } = await import('../models/artifact.js');
+    const { readFileSync } = await import('node:fs');
+    const artifact = JSON.parse(readFileSync(engine.store.pathOf('release', hash, 'json'), 'utf8')) as Parameters<typeof infer>[0];
+    if (!verifyArtifact(artifact)) throw new SluiceError('SLUICE_ERR_STORE_CORRUPT', `model ${hash.slice(0, 12)} no longer matches its hash`);
+    const predictions = infer(artifact, body.rows);
+    await engine.cp.log({ actor: user.id, action: 'model.predict', subject: hash, details: { rows: body.rows.length, releaseId: release.id } });
+    return { model: hash, classes: artifact.featureSchema.target.classes, predictions };
   });
 
   // The audit log (admin).

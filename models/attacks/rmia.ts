@@ -16,8 +16,11 @@
  *   counts the spread of Pr(x) alone would separate them;
  * - the likelihood ratio of a candidate x against a population sample z is
  *   LR(x, z) = [p_θ(y_x|x) / Pr(x)] / [p_θ(y_z|z) / Pr(z)]; the score of x is the
- *   share of population samples z ≠ x with LR(x, z) ≥ γ (γ = 1 by default);
- * - members are the target's training rows, non-members the held-out rows.
+ *   share of population samples z with LR(x, z) > γ (γ = 1 by default);
+ * - members are the target's training rows, non-members held-out rows that
+ *   are not in the population pool;
+ * - ties count half: a z with LR(x, z) = γ adds ½ to x's score, so that a
+ *   model's many tied outputs (confidence 1.0) neither all beat nor all lose.
  *
  * Reference models are trained on half the pool drawn without replacement
  * (capped at the target's training size): a bootstrap up to the target's size
@@ -40,10 +43,15 @@ export interface RmiaInput {
   members: Dataset;
   /** Held-out rows (non-members). */
   nonMembers: Dataset;
-  /** Population rows never used to train the target: reference training data and the z samples. */
+  /**
+   * Population rows, disjoint from both `members` and `nonMembers`: the
+   * reference models' training data and the z samples. (Drawing the
+   * non-member candidates from the same pool would bias them: a pool row's
+   * "out" model is trained on the complement of its own half, which holds
+   * slightly fewer rows like it — with a model's discrete outputs that shift
+   * alone moves whole blocks of tied scores.)
+   */
   population: Dataset;
-  /** True when `population` is `nonMembers` itself (row i of one is row i of the other), so that non-member candidates are scored only against reference models they are out of. */
-  populationIsNonMembers: boolean;
   /** Retrains the recipe on reference data. */
   trainReference: ReferenceTrainer;
   /** Declared target records (e.g. inserted canaries and held-out twins), scored as a second candidate set. */
@@ -185,6 +193,17 @@ function prOut(refP: Float64Array[], n: number, out: (r: number, i: number) => b
   return pr;
 }
 
+function lowerBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function upperBound(sorted: Float64Array, x: number): number {
   let lo = 0;
   let hi = sorted.length;
@@ -199,8 +218,9 @@ function upperBound(sorted: Float64Array, x: number): number {
 /**
  * Runs RMIA against `input.model` (see the module doc) and evaluates it with
  * the tie-aware ROC and {@link empiricalEpsilonLowerBound}. Trains
- * `referenceModels` models with `input.trainReference`; the population must
- * hold at least 4 rows and must not contain training rows of the target.
+ * `referenceModels` models (rounded up to an even count) with
+ * `input.trainReference`; the population must hold at least 4 rows and share
+ * no row with the members or the non-member candidates.
  */
 export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): Promise<RmiaResult> {
   // Reference models come in complementary pairs (see prOut), so an odd count is rounded up.
@@ -243,35 +263,23 @@ export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): P
   const zPr = prOut(zRef, zSet.n, (r, i) => !inRef[r]![zIdx[i]!], deriveSeed(seed, 1));
   const zRatio = Float64Array.from(zTarget, (p, i) => p / Math.max(MIN_PROBABILITY, zPr[i]!));
   const zSorted = Float64Array.from(zRatio).sort();
-  // Which z sample, if any, is candidate non-member i itself (excluded from its own comparison).
-  const zOfPop = new Int32Array(nP).fill(-1);
-  zIdx.forEach((j, i) => (zOfPop[j] = i));
 
-  const score = (ds: Dataset, outOf: (r: number, i: number) => boolean, selfZ: (i: number) => number, salt: number): Float64Array => {
+  const score = (ds: Dataset, salt: number): Float64Array => {
     const pT = trueProbs(input.model, ds);
     const pR = refs.map((m) => trueProbs(m, ds));
-    const pr = prOut(pR, ds.n, outOf, deriveSeed(seed, salt));
+    const pr = prOut(pR, ds.n, () => true, deriveSeed(seed, salt));
     const s = new Float64Array(ds.n);
     for (let i = 0; i < ds.n; i++) {
-      const ratio = pT[i]! / Math.max(MIN_PROBABILITY, pr[i]!);
-      // LR(x, z) ≥ γ ⇔ ratio_z ≤ ratio_x / γ.
-      let beaten = upperBound(zSorted, ratio / gamma);
-      let total = zSorted.length;
-      const self = selfZ(i);
-      if (self >= 0) {
-        total--;
-        if (zRatio[self]! <= ratio / gamma) beaten--;
-      }
-      s[i] = total > 0 ? beaten / total : 0;
+      // LR(x, z) > γ ⇔ ratio_z < ratio_x / γ; equality counts half.
+      const cut = pT[i]! / Math.max(MIN_PROBABILITY, pr[i]!) / gamma;
+      const below = lowerBound(zSorted, cut);
+      const equal = upperBound(zSorted, cut) - below;
+      s[i] = (below + equal / 2) / zSorted.length;
     }
     return s;
   };
-  const allOut = (): boolean => true;
-  const noSelf = (): number => -1;
-  const memberScores = score(input.members, allOut, noSelf, 2);
-  const nonMemberScores = input.populationIsNonMembers
-    ? score(input.nonMembers, (r, i) => !inRef[r]![i], (i) => zOfPop[i]!, 1)
-    : score(input.nonMembers, allOut, noSelf, 3);
+  const memberScores = score(input.members, 2);
+  const nonMemberScores = score(input.nonMembers, 3);
   const { scores, isMember } = pooled(memberScores, nonMemberScores);
   const evaluation = evaluateAttack(scores, isMember, fprs);
   const result: RmiaResult = {
@@ -284,7 +292,7 @@ export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): P
     populationSamples: zSet.n,
   };
   if (input.targets) {
-    const t = pooled(score(input.targets.members, allOut, noSelf, 4), score(input.targets.nonMembers, allOut, noSelf, 5));
+    const t = pooled(score(input.targets.members, 4), score(input.targets.nonMembers, 5));
     const te = evaluateAttack(t.scores, t.isMember, fprs);
     result.targets = { evaluation: te, epsilon: empiricalEpsilonLowerBound(te.curve, confidence) };
   }

@@ -41,6 +41,8 @@ export interface StepOutcome {
   evidence: boolean;
   /** Counts a step that filters or suppresses must report (no silent removal). */
   removed?: Record<string, number>;
+  /** Extension of the output file: `parquet` (default) or `json` (a model artifact). */
+  ext?: 'parquet' | 'json';
   /** Small, value-free facts for the lineage record (e.g. chosen generalization levels). */
   facts?: Record<string, unknown>;
 }

@@ -48,7 +48,7 @@ describe('the kanonymize step in a job', () => {
     await registerDataset(engine, { name: 'population', file: pop.file, provider: pop.provider, origin: 'public', unitColumn: 'id_number', classes: Object.fromEntries(pop.columns.map((c) => [c.name, c.class])) }, 'test');
     await engine.cp.createAgreement({
       id: 'AGR-K-1', scenario: 'k', operator: 'ops', purpose: 'k', useClass: 'industry', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
-      grants: [{ dataset: 'population', columns: ['birth_date', 'sex', 'area_code', 'education'].map((name) => ({ name, treatment: 'none' as const })).concat([{ name: 'id_number', treatment: 'tokenize' as const }]) }],
+      grants: [{ dataset: 'population', columns: ['birth_date', 'sex', 'area_code', 'education'].map((name) => ({ name, treatment: 'none' as 'none' | 'tokenize' })).concat([{ name: 'id_number', treatment: 'tokenize' }]) }],
     });
     op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops' })).user;
   });

@@ -61,8 +61,8 @@ describe('logistic regression', () => {
       for (const h of [1e-3, -1e-3]) {
         const coef = m.coef.slice();
         const icpt = m.intercept.slice();
-        if (j < d) coef[j] += h;
-        else icpt[0] += h;
+        if (j < d) coef[j] = coef[j]! + h;
+        else icpt[0] = icpt[0]! + h;
         const moved = new LogisticRegressionModel(m.params, d, 2, coef, icpt, 0, true);
         expect(objective(moved, X, y, n, C)).toBeGreaterThan(f0 - 1e-9);
       }
