@@ -13,6 +13,7 @@ import { queryJson, quoteIdent } from '../lib/duck.js';
 import type { CheckResult } from './types.js';
 import type { Thresholds } from './thresholds.js';
 import { wilson } from './stats.js';
+import { mulberry32 } from '../lib/random.js';
 
 /** Attack options of {@link checkSyntheticRisk}; defaults in {@link DEFAULT_SYNTHETIC_RISK_OPTIONS}. */
 export interface SyntheticRiskOptions {
@@ -83,17 +84,7 @@ export function residualRisk(attackSuccesses: number, attackN: number, controlSu
   return { risk, low: Math.min(1, Math.max(0, risk - err)), high: Math.min(1, Math.max(0, risk + err)) };
 }
 
-/** Seeded mulberry32: reproducible column subsets without touching Math.random. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|REAL|DECIMAL)/;
 

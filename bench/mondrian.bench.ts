@@ -12,19 +12,11 @@ import { timeMedian } from './harness.js';
 import { closeMondrianPool, mondrian } from '../transforms/mondrian.js';
 import type { MondrianInput } from '../transforms/mondrian.js';
 import { leafOrder, parseArxHierarchy } from '../transforms/hierarchy.js';
+import { mulberry32 } from '../lib/random.js';
 
 const ADULT = '/work/shared/data/adult/';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Draws an index with the given (unnormalized) weights. */
 function sampler(weights: number[], next: () => number): () => number {

@@ -3,22 +3,13 @@ import fc from 'fast-check';
 import { closeMondrianPool, mondrian, recodeMondrian } from '../../../transforms/mondrian.js';
 import type { MondrianInput, MondrianResult } from '../../../transforms/mondrian.js';
 import { SluiceError } from '../../../lib/errors.js';
+import { mulberry32 } from '../../../lib/random.js';
 
 afterAll(async () => {
   await closeMondrianPool();
 });
 
-/** Seeded PRNG (mulberry32) so larger tables are reproducible. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function table(cols: number[][], cards?: number[]): MondrianInput {
   return {

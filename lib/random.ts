@@ -1,0 +1,15 @@
+/**
+ * Seeded mulberry32: a small, fast 32-bit PRNG returning numbers in [0, 1).
+ * For reproducible choices in tests, benchmarks and audits — never for keys,
+ * salts or anything an attacker must not predict (use node:crypto for those).
+ */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
