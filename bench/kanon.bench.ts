@@ -1,3 +1,4 @@
+import { ADULT_DIR } from '../lib/shared-data.js';
 /**
  * The optimal full-domain k-anonymity search on Adult (30,162 rows, all 9
  * columns as quasi-identifiers, ARX's hierarchies; 12,960 level vectors),
@@ -13,7 +14,7 @@ import { parseArxHierarchy } from '../transforms/hierarchy.js';
 import { encodeData, exhaustiveKAnonymize, optimalKAnonymize, type KAnonymizeConfig } from '../transforms/k-anonymize-optimal.js';
 import { timeMedian, type BenchCase, type BenchSuite } from './harness.js';
 
-const DIR = '/work/shared/data/adult/';
+const DIR = ADULT_DIR;
 
 function loadAdult() {
   const lines = readFileSync(`${DIR}adult.csv`, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);

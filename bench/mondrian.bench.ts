@@ -1,3 +1,4 @@
+import { ADULT_DIR } from '../lib/shared-data.js';
 /**
  * Mondrian benchmarks: Adult (30,162 rows, all 9 quasi-identifiers, k = 5) and
  * 1,000,000 synthetic population-like rows with 4 quasi-identifiers (age 0–100,
@@ -14,7 +15,7 @@ import type { MondrianInput } from '../transforms/mondrian.js';
 import { leafOrder, parseArxHierarchy } from '../transforms/hierarchy.js';
 import { mulberry32 } from '../lib/random.js';
 
-const ADULT = '/work/shared/data/adult/';
+const ADULT = ADULT_DIR;
 
 const rng = mulberry32;
 

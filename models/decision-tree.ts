@@ -231,6 +231,12 @@ function mid(a: number, b: number): number {
   return m >= b || m < a ? a : m;
 }
 
+/** Per-bin class weights (bins×k) and distinct-row counts of one node, for all features. */
+interface NodeHist {
+  w: Float64Array;
+  c: Int32Array;
+}
+
 /** Resolved parameters of {@link growTree}. */
 export interface GrowParams {
   entropy: boolean;
@@ -314,6 +320,30 @@ export function growTree(
   const constAt = new Int32Array(d).fill(NO_MARK);
   const { entropy, maxDepth, minSamplesSplit, minSamplesLeaf: msl, maxFeatures } = params;
 
+  // When every feature is searched at every node (max_features covers all d), a child's histograms are its
+  // parent's minus its sibling's, so only the smaller child is scanned. Node histograms for all features
+  // live side by side: feature f's bins start at offs[f].
+  const subtract = maxFeatures >= d;
+  const offs = new Int32Array(d + 1);
+  for (let f = 0; f < d; f++) offs[f + 1] = offs[f]! + nBins[f]!;
+  const totalBins = offs[d]!;
+  const scanAll = (start: number, end: number): NodeHist => {
+    const hw = new Float64Array(totalBins * k);
+    const hc = new Int32Array(totalBins);
+    for (let f = 0; f < d; f++) {
+      const base = f * n;
+      const off = offs[f]!;
+      for (let r = start; r < end; r++) {
+        const b = off + bins[base + rows[r]!]!;
+        hc[b] = hc[b]! + 1;
+        const hb = b * k + ry[r]!;
+        hw[hb] = hw[hb]! + rw[r]!;
+      }
+    }
+    return { w: hw, c: hc };
+  };
+  const canSplit = (size: number, depth: number): boolean => depth < maxDepth && size >= minSamplesSplit && size >= 2 * msl;
+
   const feature: number[] = [];
   const leftBin: number[] = [];
   const rightBin: number[] = [];
@@ -341,7 +371,9 @@ export function growTree(
 
   // Stack of [start, end, depth, parent, side (0 root, 1 left, 2 right)].
   const stack: number[] = [0, m, 0, -1, 0];
+  const hstack: (NodeHist | null)[] = [null];
   while (stack.length > 0) {
+    const own = hstack.pop()!;
     const side = stack.pop()!;
     const parent = stack.pop()!;
     const depth = stack.pop()!;
@@ -373,6 +405,7 @@ export function growTree(
     // Depth-first order: marks at this depth or deeper were made by nodes that are not ancestors of this one.
     for (let f = 0; f < d; f++) if (constAt[f]! >= depth) constAt[f] = NO_MARK;
 
+    const H = subtract ? (own ?? scanAll(start, end)) : null;
     let bestF = -1;
     let bestL = -1;
     let bestR = -1;
@@ -387,14 +420,23 @@ export function growTree(
       visited++;
       const nb = nBins[f]!;
       if (nb < 2 || constAt[f]! < depth) continue;
-      hist.fill(0, 0, nb * k);
-      histN.fill(0, 0, nb);
-      const base = f * n;
-      for (let r = start; r < end; r++) {
-        const b = bins[base + rows[r]!]!;
-        histN[b] = histN[b]! + 1;
-        const hb = b * k + ry[r]!;
-        hist[hb] = hist[hb]! + rw[r]!;
+      let srcW = hist;
+      let srcC = histN;
+      let off = 0;
+      if (H) {
+        srcW = H.w;
+        srcC = H.c;
+        off = offs[f]!;
+      } else {
+        hist.fill(0, 0, nb * k);
+        histN.fill(0, 0, nb);
+        const base = f * n;
+        for (let r = start; r < end; r++) {
+          const b = bins[base + rows[r]!]!;
+          histN[b] = histN[b]! + 1;
+          const hb = b * k + ry[r]!;
+          hist[hb] = hist[hb]! + rw[r]!;
+        }
       }
       leftC.fill(0);
       let leftN = 0;
@@ -402,7 +444,7 @@ export function growTree(
       let prev = -1;
       let first = -1;
       for (let b = 0; b < nb; b++) {
-        const hn = histN[b]!;
+        const hn = srcC[off + b]!;
         if (hn === 0) continue;
         if (first < 0) first = b;
         if (prev >= 0) {
@@ -419,9 +461,9 @@ export function growTree(
           }
         }
         leftN += hn;
-        const o = b * k;
+        const o = (off + b) * k;
         for (let c = 0; c < k; c++) {
-          const v = hist[o + c]!;
+          const v = srcW[o + c]!;
           leftC[c] = leftC[c]! + v;
           leftW += v;
         }
@@ -454,9 +496,30 @@ export function growTree(
     rows.set(tmpRows.subarray(0, spill), a);
     ry.set(tmpY.subarray(0, spill), a);
     rw.set(tmpW.subarray(0, spill), a);
+    let hl: NodeHist | null = null;
+    let hr: NodeHist | null = null;
+    if (H) {
+      const needL = canSplit(a - start, depth + 1);
+      const needR = canSplit(end - a, depth + 1);
+      if (needL || needR) {
+        const leftSmaller = a - start <= end - a;
+        const small = leftSmaller ? scanAll(start, a) : scanAll(a, end);
+        let large: NodeHist | null = null;
+        if (leftSmaller ? needR : needL) {
+          // Reuse the parent's arrays for the larger child; counts are integers (weights are bootstrap counts), so exact.
+          for (let i = 0; i < H.w.length; i++) H.w[i] = H.w[i]! - small.w[i]!;
+          for (let i = 0; i < H.c.length; i++) H.c[i] = H.c[i]! - small.c[i]!;
+          large = H;
+        }
+        hl = leftSmaller ? (needL ? small : null) : large;
+        hr = leftSmaller ? large : needR ? small : null;
+      }
+    }
     // Right pushed first so the left child is numbered next (preorder).
     stack.push(a, end, depth + 1, id, 2);
+    hstack.push(hr);
     stack.push(start, a, depth + 1, id, 1);
+    hstack.push(hl);
   }
   return {
     feature: Int32Array.from(feature),

@@ -1,3 +1,4 @@
+import { ADULT_DIR } from '../../../lib/shared-data.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { openDuck, queryJson } from '../../../lib/duck.js';
 import { loadAnonymizeConfig, parseAnonymizeConfig, type AnonymizeConfigInput } from '../../../transforms/anonymize-config.js';
 import { anonymizeFile } from '../../../transforms/anonymize-file.js';
 
-const DIR = '/work/shared/data/adult';
+const DIR = ADULT_DIR.replace(/\/$/, '');
 const INPUT = `${DIR}/adult.csv`;
 const COLUMNS = ['sex', 'age', 'race', 'marital-status', 'education', 'native-country', 'workclass', 'occupation', 'salary-class'];
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-anon-'));

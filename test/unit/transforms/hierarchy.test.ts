@@ -1,3 +1,4 @@
+import { ADULT_DIR } from '../../../lib/shared-data.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import {
   type Hierarchy,
 } from '../../../transforms/hierarchy.js';
 
-const DIR = '/work/shared/data/adult/';
+const DIR = ADULT_DIR;
 const FILES = readdirSync(DIR).filter((f) => f.startsWith('adult_hierarchy_'));
 
 function catchError(fn: () => unknown): { code?: string; message: string; details?: Record<string, unknown> } {

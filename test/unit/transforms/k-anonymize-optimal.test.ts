@@ -1,3 +1,4 @@
+import { ADULT_DIR } from '../../../lib/shared-data.js';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import {
 import { arxLoss, discernibility } from '../../../transforms/metrics.js';
 import { distinctLDiverse, entropyLDiverse, recursiveCLDiverse, tClose } from '../../../transforms/privacy-models.js';
 
-const DIR = '/work/shared/data/adult/';
+const DIR = ADULT_DIR;
 
 function loadAdult(): { columns: Record<string, string[]>; header: string[]; hierarchies: Record<string, Hierarchy> } {
   const lines = readFileSync(`${DIR}adult.csv`, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);

@@ -1,3 +1,4 @@
+import { ADULT_DIR } from '../../../lib/shared-data.js';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeMondrianPool, mondrian, recodeMondrian } from '../../../transforms/mondrian.js';
@@ -8,7 +9,7 @@ import { encodeData, optimalKAnonymize } from '../../../transforms/k-anonymize-o
 import type { AnonymizationData } from '../../../transforms/k-anonymize-optimal.js';
 import { discernibility } from '../../../transforms/metrics.js';
 
-const DIR = '/work/shared/data/adult/';
+const DIR = ADULT_DIR;
 
 interface Adult {
   n: number;
