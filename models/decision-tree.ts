@@ -420,8 +420,8 @@ export function growTree(
       visited++;
       const nb = nBins[f]!;
       if (nb < 2 || constAt[f]! < depth) continue;
-      let srcW = hist;
-      let srcC = histN;
+      let srcW: Float64Array = hist;
+      let srcC: Int32Array = histN;
       let off = 0;
       if (H) {
         srcW = H.w;

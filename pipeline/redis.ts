@@ -50,7 +50,7 @@ async function freePort(): Promise<number> {
  * from PATH on a free loopback port, with its files under `dataDir`. Without
  * one on PATH it says how to install one.
  */
-export async function openRedis(options: { url?: string; dataDir: string }): Promise<RedisHandle> {
+export async function openRedis(options: { url?: string; dataDir: string; /** Where to look before starting a private server; default 127.0.0.1:6379. */ defaultUrl?: string }): Promise<RedisHandle> {
   const explicit = options.url ?? process.env['REDIS_URL'];
   const make = (url: string, child: ChildProcess | null): RedisHandle => ({
     url,
@@ -71,9 +71,10 @@ export async function openRedis(options: { url?: string; dataDir: string }): Pro
     await checkEvictionPolicy(explicit);
     return make(explicit, null);
   }
-  if (await ping(DEFAULT_URL)) {
-    await checkEvictionPolicy(DEFAULT_URL);
-    return make(DEFAULT_URL, null);
+  const probe = options.defaultUrl ?? DEFAULT_URL;
+  if (await ping(probe)) {
+    await checkEvictionPolicy(probe);
+    return make(probe, null);
   }
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   if (which.status !== 0) {

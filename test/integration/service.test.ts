@@ -105,6 +105,12 @@ describe('the service: roles, reviews bound to hashes, the gate, downloads', () 
     const body = await call('operator', 'POST', '/v1/plan', { spec: 42 });
     expect(body.status).toBe(400);
     expect(body.body['error'].message).toContain('spec');
+    // A spec may tighten the audit, never loosen it.
+    const loose = await call('operator', 'POST', '/v1/plan', { spec: EXTRACT + 'audit: { thresholds: { A1: { threshold: 5 } } }\n' });
+    expect(loose.body['error'].code).toBe('SLUICE_ERR_SPEC_SCOPE');
+    expect(loose.body['error'].message).toContain('A1.threshold');
+    const tight = await call('operator', 'POST', '/v1/plan', { spec: EXTRACT + 'audit: { thresholds: { A1: { threshold: 20 } } }\n' });
+    expect(tight.status).toBe(200);
     // An operator of another company is outside the agreement's scope.
     const scope = await call('other', 'POST', '/v1/plan', { spec: EXTRACT });
     expect(scope.body['error'].code).toBe('SLUICE_ERR_SPEC_SCOPE');
