@@ -313,7 +313,18 @@ async function checkKAnonymity(conn: DuckDBConnection, out: string, qis: string[
      FROM (SELECT count(*) AS sz FROM ${out} GROUP BY ${groupBy(qis)})`);
   const k = Number(r.k);
   const status = statusOf(k < t.B3.failBelow, k < t.B3.reviewBelow);
+  // For the reviewer's page: how many classes of each size (1–9 exact, then by
+  // decade), and how many records at each prosecutor risk (1 / class size).
+  const classes = `(SELECT count(*) AS sz FROM ${out} GROUP BY ${groupBy(qis)})`;
+  const sizes = await queryJson<{ bin: number; n: number }>(conn,
+    `SELECT (CASE WHEN sz < 10 THEN sz WHEN sz < 100 THEN sz // 10 * 10 WHEN sz < 1000 THEN sz // 100 * 100 ELSE 1000 END)::DOUBLE AS bin, count(*)::DOUBLE AS n FROM ${classes} GROUP BY 1 ORDER BY 1`);
+  const risks = await queryJson<{ bin: number; n: number }>(conn,
+    `SELECT (floor(least(1.0 / sz, 0.999) * 10) / 10)::DOUBLE AS bin, sum(sz)::DOUBLE AS n FROM ${classes} GROUP BY 1 ORDER BY 1`);
   return {
+    series: {
+      classSizeHistogram: sizes.map((x) => [Number(x.bin), Number(x.n)] as [number, number]),
+      riskHistogram: risks.map((x) => [Number(x.bin), Number(x.n)] as [number, number]),
+    },
     id: 'B3',
     name: 'k-anonymity',
     status,

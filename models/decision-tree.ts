@@ -343,6 +343,8 @@ export function growTree(
     return { w: hw, c: hc };
   };
   const canSplit = (size: number, depth: number): boolean => depth < maxDepth && size >= minSamplesSplit && size >= 2 * msl;
+  // Below this many rows a direct pass over the node's rows is cheaper than allocating and subtracting histograms.
+  const worthIt = (size: number): boolean => subtract && size * d >= 4 * totalBins * (k + 1);
 
   const feature: number[] = [];
   const leftBin: number[] = [];
@@ -405,7 +407,7 @@ export function growTree(
     // Depth-first order: marks at this depth or deeper were made by nodes that are not ancestors of this one.
     for (let f = 0; f < d; f++) if (constAt[f]! >= depth) constAt[f] = NO_MARK;
 
-    const H = subtract ? (own ?? scanAll(start, end)) : null;
+    const H = own ?? (worthIt(nS) ? scanAll(start, end) : null);
     let bestF = -1;
     let bestL = -1;
     let bestR = -1;
@@ -498,22 +500,16 @@ export function growTree(
     rw.set(tmpW.subarray(0, spill), a);
     let hl: NodeHist | null = null;
     let hr: NodeHist | null = null;
-    if (H) {
-      const needL = canSplit(a - start, depth + 1);
-      const needR = canSplit(end - a, depth + 1);
-      if (needL || needR) {
-        const leftSmaller = a - start <= end - a;
-        const small = leftSmaller ? scanAll(start, a) : scanAll(a, end);
-        let large: NodeHist | null = null;
-        if (leftSmaller ? needR : needL) {
-          // Reuse the parent's arrays for the larger child; counts are integers (weights are bootstrap counts), so exact.
-          for (let i = 0; i < H.w.length; i++) H.w[i] = H.w[i]! - small.w[i]!;
-          for (let i = 0; i < H.c.length; i++) H.c[i] = H.c[i]! - small.c[i]!;
-          large = H;
-        }
-        hl = leftSmaller ? (needL ? small : null) : large;
-        hr = leftSmaller ? large : needR ? small : null;
-      }
+    const leftSmaller = a - start <= end - a;
+    const largeSize = leftSmaller ? end - a : a - start;
+    if (H && canSplit(largeSize, depth + 1) && worthIt(largeSize)) {
+      const small = leftSmaller ? scanAll(start, a) : scanAll(a, end);
+      // Reuse the parent's arrays for the larger child; counts are integers (weights are bootstrap counts), so exact.
+      for (let i = 0; i < H.w.length; i++) H.w[i] = H.w[i]! - small.w[i]!;
+      for (let i = 0; i < H.c.length; i++) H.c[i] = H.c[i]! - small.c[i]!;
+      const smallKept = canSplit(leftSmaller ? a - start : end - a, depth + 1) ? small : null;
+      hl = leftSmaller ? smallKept : H;
+      hr = leftSmaller ? H : smallKept;
     }
     // Right pushed first so the left child is numbered next (preorder).
     stack.push(a, end, depth + 1, id, 2);

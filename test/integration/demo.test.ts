@@ -81,6 +81,8 @@ describe.each(backends)('the demo end to end on $name', ({ name, databaseUrl }) 
 
     const reports = readdirSync(join(root, 'reports')).map((f) => readFileSync(join(root, 'reports', f), 'utf8'));
     expect(reports.length).toBe(2);
+    // Each page draws its evidence (cells per size for the table, class sizes and risk for the extract).
+    for (const html of reports) expect(html).toContain('<svg');
     expect(countRawHits(reports.join('\n'), raw)).toBe(0);
 
     expect(countRawHits(lines.join('\n'), raw)).toBe(0);
