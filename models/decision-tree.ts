@@ -310,6 +310,7 @@ export function growTree(
   const tmpW = new Float64Array(m);
   const hist = new Float64Array(maxNb * k);
   const histN = new Int32Array(maxNb);
+  const order = new Int32Array(maxNb);
   const cnt = new Float64Array(k);
   const leftC = new Float64Array(k);
   const feats = new Int32Array(d);
@@ -425,19 +426,28 @@ export function growTree(
       let srcW: Float64Array = hist;
       let srcC: Int32Array = histN;
       let off = 0;
+      // The node's non-empty bins in ascending order.
+      let used = 0;
       if (H) {
         srcW = H.w;
         srcC = H.c;
         off = offs[f]!;
+        for (let b = 0; b < nb; b++) if (srcC[off + b]! > 0) order[used++] = b;
       } else {
-        hist.fill(0, 0, nb * k);
-        histN.fill(0, 0, nb);
+        // hist and histN are all zeros here and are cleared again below, touching only the bins used.
         const base = f * n;
         for (let r = start; r < end; r++) {
           const b = bins[base + rows[r]!]!;
+          if (histN[b] === 0) order[used++] = b;
           histN[b] = histN[b]! + 1;
           const hb = b * k + ry[r]!;
           hist[hb] = hist[hb]! + rw[r]!;
+        }
+        // Sorting the few used bins beats sweeping all of them when the node is small.
+        if (used * 8 < nb) order.subarray(0, used).sort();
+        else {
+          used = 0;
+          for (let b = 0; b < nb; b++) if (histN[b]! > 0) order[used++] = b;
         }
       }
       leftC.fill(0);
@@ -445,9 +455,9 @@ export function growTree(
       let leftW = 0;
       let prev = -1;
       let first = -1;
-      for (let b = 0; b < nb; b++) {
+      for (let t = 0; t < used; t++) {
+        const b = order[t]!;
         const hn = srcC[off + b]!;
-        if (hn === 0) continue;
         if (first < 0) first = b;
         if (prev >= 0) {
           // A feature counts as splittable once it has two values in the node, as scikit-learn counts non-constant features.
@@ -470,6 +480,13 @@ export function growTree(
           leftW += v;
         }
         prev = b;
+      }
+      if (!H) {
+        for (let t = 0; t < used; t++) {
+          const b = order[t]!;
+          histN[b] = 0;
+          hist.fill(0, b * k, b * k + k);
+        }
       }
       if (first === prev) constAt[f] = depth;
     }

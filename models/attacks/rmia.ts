@@ -27,6 +27,7 @@
  * would repeat each row several times and make the references fit their rows
  * more tightly than the target fitted its distinct rows.
  */
+import { SluiceError } from '../../lib/errors.js';
 import { clopperPearson } from '../../audit/stats.js';
 import { SeededRandom, deriveSeed, mix32, subset, type Dataset } from '../dataset.js';
 import { evaluateAttack, type AttackEvaluation, type RocCurve } from '../roc.js';
@@ -232,6 +233,12 @@ export async function rmiaAttack(input: RmiaInput, options: RmiaOptions = {}): P
   const maxZ = options.maxPopulationSamples ?? 5000;
   const pop = input.population;
   const nP = pop.n;
+  if (nP < 4 || input.members.n < 1 || input.nonMembers.n < 1) {
+    throw new SluiceError(
+      'SLUICE_ERR_INPUT_INVALID',
+      `rmia: needs at least 4 population rows and one member and non-member; found ${nP}, ${input.members.n} and ${input.nonMembers.n}`,
+    );
+  }
   // inRef[r][j] = 1 when population row j trained reference model r.
   const inRef: Uint8Array[] = [];
   const rng = new SeededRandom(deriveSeed(seed, 0x52a1));

@@ -174,7 +174,11 @@ describe('C6 attribute inference on Adult', () => {
         }
         return p;
       };
-      return { ...inner, predictProba, predict: (X, n) => Int32Array.from({ length: n }, (_, i) => (predictProba(X, n)[2 * i + 1]! > 0.5 ? 1 : 0)) };
+      const predict = (X: Float64Array, n: number): Int32Array => {
+        const p = predictProba(X, n);
+        return Int32Array.from({ length: n }, (_, i) => (p[2 * i + 1]! > p[2 * i]! ? 1 : 0));
+      };
+      return { ...inner, predictProba, predict };
     };
     const run = (model: TrainedModel, memorize: boolean): Promise<CheckResult[]> =>
       auditModel(

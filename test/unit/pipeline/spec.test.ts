@@ -64,7 +64,7 @@ outputs:
         expected: 'no key other than id, kind, from, group_by, measures, round, suppress_below',
         found: 'the unknown key "colour"',
       },
-      { path: 'outputs[0].format', line: 17, expected: 'one of parquet, csv', found: 'the string "xlsx"' },
+      { path: 'outputs[0].format', line: 17, expected: 'one of parquet, csv, json', found: 'the string "xlsx"' },
     ]);
     expect(error.message).toContain('steps[1].fraction (line 8): expected a number in (0, 1], found the string "half"');
     expect(error.message).toMatch(/^spec job\.yaml has 7 problems:/);
