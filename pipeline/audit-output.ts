@@ -36,10 +36,13 @@ function reader(path: string, format: 'parquet' | 'csv' | 'json'): string {
  * same agreement, with the contribution evidence it was audited on, opened as
  * views. The audit decides which of them overlap in population and variables.
  */
-async function earlierTableReleases(engine: Engine, conn: DuckDBConnection, runId: string): Promise<{ table: string; groupBy: string[]; evidence: string }[]> {
+async function earlierTableReleases(engine: Engine, conn: DuckDBConnection, runId: string, ownEvidence: string): Promise<{ table: string; groupBy: string[]; evidence: string }[]> {
   const run = await engine.cp.getRun(runId);
   if (!run) return [];
   const out: { table: string; groupBy: string[]; evidence: string }[] = [];
+  // The same evidence released before (a job run again) differs from this output
+  // in no unit, so it cannot isolate anyone; each distinct evidence is compared once.
+  const seen = new Set<string>([ownEvidence]);
   for (const rel of await engine.cp.listReleases()) {
     if (rel.runId === runId) continue;
     const relRun = await engine.cp.getRun(rel.runId);
@@ -50,7 +53,8 @@ async function earlierTableReleases(engine: Engine, conn: DuckDBConnection, runI
     const state = output && relRun.steps.find((s) => s.stepId === output.from);
     if (!output || output.kind !== 'table' || step?.kind !== 'aggregate' || !state?.artifactHash) continue;
     const evidenceHash = (await engine.cp.getLineage(state.artifactHash))?.parameters['evidence'];
-    if (typeof evidenceHash !== 'string' || !engine.store.has('work', evidenceHash)) continue;
+    if (typeof evidenceHash !== 'string' || seen.has(evidenceHash) || !engine.store.has('work', evidenceHash)) continue;
+    seen.add(evidenceHash);
     const i = out.length;
     const ext = extOf(rel.path);
     await conn.run(`CREATE VIEW __earlier_${i} AS SELECT * FROM ${reader(engine.store.pathOf('release', rel.artifactHash, ext), ext)}`);
@@ -91,7 +95,7 @@ export async function auditOutput(
           .map((m) => `${contribution(m)} AS ${quoteIdent(m.as)}`)
           .join(', ')} FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`,
       );
-      const earlierReleases = await earlierTableReleases(engine, conn, staged.runId);
+      const earlierReleases = await earlierTableReleases(engine, conn, staged.runId, evidenceHash);
       return await auditTable(
         conn,
         {
