@@ -5,8 +5,14 @@
  * feature has no more than that, so the search is then exhaustive, as in
  * scikit-learn; otherwise bins at quantiles of the values), and a node's best
  * split on a feature is found from a per-bin class histogram in O(rows + bins)
- * instead of a sort. Thresholds are midpoints between the largest training
- * value left and the smallest right of the split, as scikit-learn places them.
+ * instead of a sort (small nodes sort only the bins they use; when every
+ * feature is searched at every node, a large child's histograms are its
+ * parent's minus its smaller sibling's). Rows stay in ascending order within
+ * each node, so bin columns are read front to back. Thresholds are midpoints
+ * between the largest training value left and the smallest right of the
+ * split, as scikit-learn places them. Features to search are drawn as in
+ * scikit-learn (max_features of them, counting features constant in the
+ * node, and more while none was splittable); ties go to the first drawn.
  *
  * Every node stores its training class counts (weighted by bootstrap
  * multiplicity inside a forest) and its number of distinct training rows, so
@@ -278,7 +284,8 @@ export function growParams(p: TreeParams, d: number): GrowParams {
  * Grows one tree on binned features, depth first. `weights[i]` is row i's
  * multiplicity (a bootstrap count; rows with 0 take no part) and multiplies
  * its class counts; leaf size limits count distinct rows, as in
- * scikit-learn. `rng` orders the features drawn at each node.
+ * scikit-learn. `rng` orders the features drawn at each node. Bins must be
+ * < 65536 and labels in 0..k-1 (callers validate).
  */
 export function growTree(
   data: { bins: Uint16Array; n: number; d: number; nBins: Int32Array },
@@ -320,6 +327,7 @@ export function growTree(
   const NO_MARK = 0x7fffffff;
   const constAt = new Int32Array(d).fill(NO_MARK);
   const { entropy, maxDepth, minSamplesSplit, minSamplesLeaf: msl, maxFeatures } = params;
+  const gini2 = !entropy && k === 2;
 
   // When every feature is searched at every node (max_features covers all d), a child's histograms are its
   // parent's minus its sibling's, so only the smaller child is scanned. Node histograms for all features
@@ -463,7 +471,16 @@ export function growTree(
           // A feature counts as splittable once it has two values in the node, as scikit-learn counts non-constant features.
           foundSplittable = true;
           if (leftN >= msl && nS - leftN >= msl) {
-            const cost = childCost(leftC, null, leftW) + childCost(null, leftC, w - leftW);
+            let cost: number;
+            if (gini2) {
+              // The common case inlined: Gini with two classes.
+              const l0 = leftC[0]!;
+              const l1 = leftC[1]!;
+              const r0 = cnt[0]! - l0;
+              const r1 = cnt[1]! - l1;
+              const wr = w - leftW;
+              cost = leftW - (l0 * l0 + l1 * l1) / leftW + (wr - (r0 * r0 + r1 * r1) / wr);
+            } else cost = childCost(leftC, null, leftW) + childCost(null, leftC, w - leftW);
             if (cost < bestCost) {
               bestCost = cost;
               bestF = f;
@@ -621,17 +638,13 @@ export class DecisionTreeModel {
   /** Depth of the deepest leaf (root alone = 0). */
   depth(): number {
     let best = 0;
-    const walk = (node: number, depth: number): void => {
-      // Iterative would avoid deep recursion, but preorder ids let us walk with an explicit stack cheaply.
-      const st = [node, depth];
-      while (st.length > 0) {
-        const dp = st.pop()!;
-        const nd = st.pop()!;
-        if (dp > best) best = dp;
-        if (this.feature[nd]! >= 0) st.push(this.left[nd]!, dp + 1, this.right[nd]!, dp + 1);
-      }
-    };
-    walk(0, 0);
+    const st = [0, 0];
+    while (st.length > 0) {
+      const dp = st.pop()!;
+      const nd = st.pop()!;
+      if (dp > best) best = dp;
+      if (this.feature[nd]! >= 0) st.push(this.left[nd]!, dp + 1, this.right[nd]!, dp + 1);
+    }
     return best;
   }
 
@@ -721,6 +734,8 @@ export function fitDecisionTree(
   const p = resolveTreeParams(params);
   if (y.length !== n) throw invalid(`tree: y has ${y.length} entries; expected n = ${n}`);
   if (n < 1) throw invalid('tree: at least one training row is needed');
+  if (!Number.isInteger(k) || k < 2) throw invalid('tree: at least 2 classes are needed');
+  for (let i = 0; i < n; i++) if (!(y[i]! >= 0 && y[i]! < k)) throw invalid(`tree: y[${i}] is not a class index in 0..${k - 1}`);
   const binned = binFeatures(X, n, d, p.max_bins);
   const g = growTree(binned, y, k, new Float64Array(n).fill(1), growParams(p, d), new SeededRandom(seed));
   return treeFromGrown(g, binned, p, d, k);

@@ -175,6 +175,8 @@ export async function fitRandomForest(
   if (!Number.isInteger(threads) || threads < 1) throw invalid('forest: option threads must be an integer ≥ 1');
   if (y.length !== n) throw invalid(`forest: y has ${y.length} entries; expected n = ${n}`);
   if (n < 1) throw invalid('forest: at least one training row is needed');
+  if (!Number.isInteger(k) || k < 2) throw invalid('forest: at least 2 classes are needed');
+  for (let i = 0; i < n; i++) if (!(y[i]! >= 0 && y[i]! < k)) throw invalid(`forest: y[${i}] is not a class index in 0..${k - 1}`);
   const T = p.n_estimators;
   const seeds = Array.from({ length: T }, (_, t) => deriveSeed(seed, t));
   const grow = growParams(p, d);
