@@ -102,9 +102,8 @@ describe('model audit on Adult (salary-class)', () => {
     }
   });
 
-  it('catches 20 rare canaries, each inserted 5 times with a distinctive label, by aiming C4/C5 at them', async () => {
-    // 40 synthetic records with each categorical value drawn uniformly (so mostly rare combinations), age spread
-    // over the range, label >50K; the first 20 go into training 5 times each, the other 20 are held-out twins.
+  /** Trains a forest (min leaf 5) with 20 rare canaries inserted `copies` times each and audits it, aiming C4/C5 at them too. */
+  const canaryAudit = async (copies: number) => {
     const r = new SeededRandom(99);
     const d = dataset.d;
     const groups = new Map<string, number[]>();
@@ -119,11 +118,17 @@ describe('model audit on Adult (salary-class)', () => {
     const twins = subset(canaries, Array.from({ length: 20 }, (_, i) => 20 + i));
     const withCanaries = subset(
       { ...dataset, n: split.train.n + 40, X: Float64Array.from([...split.train.X, ...X]), y: Int32Array.from([...split.train.y, ...canaries.y]) },
-      [...Array.from({ length: split.train.n }, (_, i) => i), ...Array.from({ length: 100 }, (_, i) => split.train.n + (i % 20))],
+      [...Array.from({ length: split.train.n }, (_, i) => i), ...Array.from({ length: 20 * copies }, (_, i) => split.train.n + (i % 20))],
     );
     const data = { train: withCanaries, test: split.test, trainRows: split.trainRows };
     const recipe = { kind: 'forest' as const, hyperparameters: { min_samples_leaf: 5, n_estimators: 40 }, seed: 3 };
-    const { checks } = await trainAndAudit(recipe, data, { canaries: { members, nonMembers: twins } });
+    return trainAndAudit(recipe, data, { canaries: { members, nonMembers: twins } });
+  };
+
+  it('catches 20 rare canaries, each inserted 5 times with a distinctive label, by aiming C4/C5 at them', async () => {
+    // 40 synthetic records with each categorical value drawn uniformly (so mostly rare combinations), age spread
+    // over the range, label >50K; the first 20 go into training 5 times each, the other 20 are held-out twins.
+    const { checks } = await canaryAudit(5);
     const c4 = byId(checks, 'C4');
     const c5 = byId(checks, 'C5');
     expect(c4.status).toBe('fail');
@@ -139,6 +144,11 @@ describe('model audit on Adult (salary-class)', () => {
     expect(c4.metrics['lossThreshold.meanAuc'] as number).toBeLessThan(0.65);
     expect(c4.metrics['learned.medianTprAt1pctFpr'] as number).toBeLessThan(0.05);
     expect(c4.metrics['lossThresholdCanaries.meanAuc'] as number).toBeGreaterThan(0.9);
+  });
+
+  it('catches the same 20 canaries merely duplicated (2 copies each) by C4 or C5', async () => {
+    const { checks } = await canaryAudit(2);
+    expect([byId(checks, 'C4').status, byId(checks, 'C5').status]).toContain('fail');
   });
 
   it('holds the Yeom identity on every trainer: rule-based advantage = train accuracy − test accuracy, exactly', async () => {
