@@ -461,7 +461,8 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
       const id = classes.length;
       const size = r.sizes[j]!;
       for (const stop = p + size; p < stop; p++) classOf[r.rows[p]!] = id;
-      classes.push({ size, lo: r.lo.slice(j * d, j * d + d), hi: r.hi.slice(j * d, j * d + d) });
+      // Views, not copies: with ~n/k classes, per-class copies were a large part of the serial time.
+      classes.push({ size, lo: r.lo.subarray(j * d, j * d + d), hi: r.hi.subarray(j * d, j * d + d) });
     }
   };
   const identity = (len: number): Int32Array => {
@@ -480,7 +481,7 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     return { classOf, classes };
   }
 
-  const pool = poolFor(threads);
+  const pool = poolFor(threads - 1);
   const sp = new Splitter(spans, k, relaxed, maxCardinality, n);
   // About one subtree per thread; 10% slack so a near-even split does not force another level.
   const limit = Math.max(1, Math.ceil((1.1 * n) / threads));
@@ -544,11 +545,28 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     .map((x, i) => ({ i, len: isSegment(x) ? x.len : -1 }))
     .filter((e) => e.len >= 0)
     .sort((p, q) => q.len - p.len || p.i - q.i);
+  // The calling thread would otherwise only wait: it solves the smallest subtree
+  // itself (the same deterministic code a worker runs), so `threads` counts it
+  // and the pool holds threads − 1 workers.
+  const local = order.pop();
   for (const { i } of order) {
     const pending = ship(frontier[i] as TopSegment);
     // An early failure must not leave later rejections unhandled; the ordered await below reports the first.
     pending.catch(() => undefined);
     parts[i] = pending;
+  }
+  if (local) {
+    const seg = frontier[local.i] as TopSegment;
+    parts[local.i] = partitionSubtree({
+      rows: seg.rows ?? identity(seg.len),
+      cols: seg.rows === null ? seg.cols.map((c) => c.slice()) : seg.cols,
+      lo: seg.lo,
+      hi: seg.hi,
+      spans: spans.slice(),
+      k,
+      relaxed,
+      maxCardinality,
+    });
   }
   // Collecting in order overlaps the calling thread's bookkeeping with subtrees still running.
   for (let i = 0; i < frontier.length; i++) collect(await parts[i]!);
