@@ -25,3 +25,35 @@ export function createPool(taskFile: URL, options: PoolOptions = {}): Piscina {
     ...(isTs ? { execArgv: ['--import', 'tsx'] } : {}),
   });
 }
+
+/** Pools over one task file, one per thread count, created on first use. */
+export interface PoolCache {
+  /** The pool with `threads` workers (kept for later calls). */
+  get(threads: number): Piscina;
+  /** Destroys every pool; a later `get` creates a fresh one. Not while tasks are in flight. */
+  closeAll(): Promise<void>;
+}
+
+/**
+ * A module-level cache of pools: starting a worker with the TypeScript loader
+ * costs hundreds of milliseconds, so repeated calls (one per job step) reuse
+ * warm workers. Idle workers do not keep the process alive.
+ */
+export function poolCache(taskFile: URL): PoolCache {
+  const pools = new Map<number, Piscina>();
+  return {
+    get(threads) {
+      let pool = pools.get(threads);
+      if (pool === undefined) {
+        pool = createPool(taskFile, { maxThreads: threads, minThreads: threads });
+        pools.set(threads, pool);
+      }
+      return pool;
+    },
+    async closeAll() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((p) => p.destroy()));
+    },
+  };
+}

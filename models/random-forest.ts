@@ -12,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { createPool } from '../lib/pool.js';
+import { poolCache } from '../lib/pool.js';
 import { SluiceError, isSluiceError } from '../lib/errors.js';
 import { SeededRandom, deriveSeed } from './dataset.js';
 import { DecisionTreeModel, TREE_DEFAULTS, binFeatures, growParams, growTree, resolveTreeParams, treeFromGrown } from './decision-tree.js';
@@ -131,7 +131,7 @@ export function resolveForestParams(given: Partial<ForestParams>): ForestParams 
   return p;
 }
 
-const pools = new Map<number, Piscina>();
+const pools = poolCache(new URL('./forest-task.ts', import.meta.url));
 
 /**
  * The forest's worker pools are module-level and created lazily, one per
@@ -141,18 +141,11 @@ const pools = new Map<number, Piscina>();
  * be called while a fit is in flight.
  */
 export async function closeForestPool(): Promise<void> {
-  const all = [...pools.values()];
-  pools.clear();
-  await Promise.all(all.map((p) => p.destroy()));
+  await pools.closeAll();
 }
 
 function poolFor(threads: number): Piscina {
-  let pool = pools.get(threads);
-  if (pool === undefined) {
-    pool = createPool(new URL('./forest-task.ts', import.meta.url), { maxThreads: threads, minThreads: threads });
-    pools.set(threads, pool);
-  }
-  return pool;
+  return pools.get(threads);
 }
 
 /**

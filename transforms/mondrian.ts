@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { SluiceError, isSluiceError } from '../lib/errors.js';
-import { createPool } from '../lib/pool.js';
+import { poolCache } from '../lib/pool.js';
 
 /**
  * The quasi-identifiers of a table, encoded for Mondrian: one ordinal code per
@@ -349,7 +349,7 @@ export function movable<T extends object>(value: T, arrays: readonly ArrayBuffer
   return Piscina.move(bundle as never) as unknown as T;
 }
 
-const pools = new Map<number, Piscina>();
+const pools = poolCache(new URL('./mondrian-task.ts', import.meta.url));
 
 /**
  * Mondrian's worker pools are module-level and created lazily, one per thread
@@ -361,18 +361,11 @@ const pools = new Map<number, Piscina>();
  * {@link mondrian} call is in flight (its pending subtrees would be aborted).
  */
 export async function closeMondrianPool(): Promise<void> {
-  const all = [...pools.values()];
-  pools.clear();
-  await Promise.all(all.map((p) => p.destroy()));
+  await pools.closeAll();
 }
 
 function poolFor(threads: number): Piscina {
-  let pool = pools.get(threads);
-  if (pool === undefined) {
-    pool = createPool(new URL('./mondrian-task.ts', import.meta.url), { maxThreads: threads, minThreads: threads });
-    pools.set(threads, pool);
-  }
-  return pool;
+  return pools.get(threads);
 }
 
 /** Checks the input and options; returns the defaults-filled values and the table's code ranges. */
