@@ -1,16 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureLog } from '../../lib/log.js';
 import { openDuck, queryJson, quoteLiteral } from '../../lib/duck.js';
-import { generate } from '../../synthetic/generate.js';
 import { Engine } from '../../pipeline/engine.js';
-import { registerDataset } from '../../pipeline/register.js';
 import { submitRun } from '../../pipeline/submit.js';
 import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import type { User } from '../../domain/types.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
+import { registerPopulation, settleRun, shutdown } from '../helpers/domain-harness.js';
 
 const spec = (method: string) => `
 version: 1
@@ -43,9 +42,7 @@ describe('the kanonymize step in a job', () => {
     configureLog({ level: 'silent' });
     engine = await Engine.open({ dataRoot: root, databaseUrl: '', queuePrefix: `sluice-k-${process.pid}`, redisUrl: TEST_REDIS_URL });
     workers = startWorkers(engine);
-    const m = await generate({ outDir: join(root, 'providers'), rows: 3000, seed: 5 });
-    const pop = m.datasets.find((d) => d.name === 'population')!;
-    await registerDataset(engine, { name: 'population', file: pop.file, provider: pop.provider, origin: 'public', unitColumn: 'id_number', classes: Object.fromEntries(pop.columns.map((c) => [c.name, c.class])) }, 'test');
+    await registerPopulation(engine, root, 3000, 5);
     await engine.cp.createAgreement({
       id: 'AGR-K-1', scenario: 'k', operator: 'ops', purpose: 'k', useClass: 'industry', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: ['birth_date', 'sex', 'area_code', 'education'].map((name) => ({ name, treatment: 'none' as 'none' | 'tokenize' })).concat([{ name: 'id_number', treatment: 'tokenize' }]) }],
@@ -53,20 +50,13 @@ describe('the kanonymize step in a job', () => {
     op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops' })).user;
   });
   afterAll(async () => {
-    await workers.close();
-    await engine.stepsQueue.obliterate({ force: true }).catch(() => undefined);
-    await engine.releaseQueue.obliterate({ force: true }).catch(() => undefined);
-    await engine.close();
-    rmSync(root, { recursive: true, force: true });
+    await shutdown({ workers, engine, root });
   });
 
   it.each(['optimal', 'mondrian'])('%s: every class on the quasi-identifiers has ≥ 10 rows, suppression is reported, and the audit passes B3', async (method) => {
     const { runId } = await submitRun(engine, spec(method), op);
-    let run = await engine.cp.getRun(runId);
-    for (let i = 0; i < 600 && run && !['awaiting-review', 'blocked', 'failed', 'released'].includes(run.status); i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      run = await engine.cp.getRun(runId);
-    }
+    await settleRun(engine, runId);
+    const run = await engine.cp.getRun(runId);
     expect(run?.errorMessage ?? null).toBeNull();
     const report = (await engine.cp.listReportsForRun(runId))[0]!;
     const checks = (report.report as { checks: { id: string; status: string; summary: string }[] }).checks;

@@ -1,15 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureLog } from '../../lib/log.js';
-import { generate } from '../../synthetic/generate.js';
 import { Engine } from '../../pipeline/engine.js';
-import { registerDataset } from '../../pipeline/register.js';
 import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import { buildApp } from '../../service/app.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
+import { registerPopulation, shutdown } from '../helpers/domain-harness.js';
 
 const spec = (name: string, model: string) => `
 version: 1
@@ -60,21 +59,14 @@ describe('a model trained in the domain: audited, reviewed, then served', () => 
     workers = startWorkers(engine);
     app = await buildApp(engine);
     for (const [name, role] of [['operator', 'operator'], ['reviewer', 'reviewer']] as const) tokens[name] = (await engine.cp.createUser({ name, role, organization: 'ops' })).token;
-    const m = await generate({ outDir: join(root, 'providers'), rows: 4000, seed: 9 });
-    const pop = m.datasets.find((d) => d.name === 'population')!;
-    await registerDataset(engine, { name: 'population', file: pop.file, provider: pop.provider, origin: 'public', unitColumn: 'id_number', classes: Object.fromEntries(pop.columns.map((c) => [c.name, c.class])) }, 'test');
+    await registerPopulation(engine, root, 4000, 9);
     await engine.cp.createAgreement({
       id: 'AGR-M-1', scenario: 'income model', operator: 'ops', purpose: 'm', useClass: 'industry', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: [{ name: 'id_number', treatment: 'tokenize' as const }, ...['birth_date', 'sex', 'education', 'area_name', 'income_band'].map((name) => ({ name, treatment: 'none' as const }))] }],
     });
   });
   afterAll(async () => {
-    await app.close();
-    await workers.close();
-    await engine.stepsQueue.obliterate({ force: true }).catch(() => undefined);
-    await engine.releaseQueue.obliterate({ force: true }).catch(() => undefined);
-    await engine.close();
-    rmSync(root, { recursive: true, force: true });
+    await shutdown({ app, workers, engine, root });
   });
 
   it('a regularized logistic regression waits for a reviewer; serving it before approval is refused and logged', async () => {

@@ -1,15 +1,14 @@
-import { chmodSync, appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureLog } from '../../lib/log.js';
-import { generate } from '../../synthetic/generate.js';
 import { Engine } from '../../pipeline/engine.js';
-import { registerDataset } from '../../pipeline/register.js';
 import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import { buildApp } from '../../service/app.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
+import { registerPopulation, shutdown } from '../helpers/domain-harness.js';
 
 const AGREEMENT = {
   id: 'AGR-SVC-1', scenario: 'service test', operator: 'ops-co', purpose: 'test', useClass: 'public-interest' as const, status: 'active' as const,
@@ -73,19 +72,12 @@ describe('the service: roles, reviews bound to hashes, the gate, downloads', () 
       tokens[name] = token;
       ids[name] = user.id;
     }
-    const m = await generate({ outDir: join(root, 'providers'), rows: 2000, seed: 11 });
-    const pop = m.datasets.find((d) => d.name === 'population')!;
-    await registerDataset(engine, { name: 'population', file: pop.file, provider: pop.provider, origin: 'public', unitColumn: 'id_number', classes: Object.fromEntries(pop.columns.map((c) => [c.name, c.class])) }, ids['admin']!);
+    await registerPopulation(engine, root, 2000, 11);
     await engine.cp.createAgreement(AGREEMENT);
   });
 
   afterAll(async () => {
-    await app.close();
-    await workers.close();
-    await engine.stepsQueue.obliterate({ force: true }).catch(() => undefined);
-    await engine.releaseQueue.obliterate({ force: true }).catch(() => undefined);
-    await engine.close();
-    rmSync(root, { recursive: true, force: true });
+    await shutdown({ app, workers, engine, root });
   });
 
   it('refuses callers without a token or the right role', async () => {

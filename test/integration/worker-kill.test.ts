@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generate } from '../../synthetic/generate.js';
 import { Engine } from '../../pipeline/engine.js';
-import { registerDataset } from '../../pipeline/register.js';
 import { submitRun } from '../../pipeline/submit.js';
 import type { User } from '../../domain/types.js';
 import { TEST_PG_URL, TEST_REDIS_URL } from '../helpers/raw-scan.js';
+import { registerPopulation, settleRun } from '../helpers/domain-harness.js';
 
 const BIN = new URL('../../bin/sluice.js', import.meta.url).pathname;
 
@@ -51,9 +50,7 @@ describe('two worker processes share a run; one is killed mid-step', () => {
 
   beforeAll(async () => {
     engine = await Engine.open({ dataRoot: root, databaseUrl: TEST_PG_URL, schema, queuePrefix: prefix, redisUrl: TEST_REDIS_URL });
-    const manifest = await generate({ outDir: join(root, 'providers'), rows: 2000, seed: 3 });
-    const pop = manifest.datasets.find((d) => d.name === 'population')!;
-    await registerDataset(engine, { name: 'population', file: pop.file, provider: pop.provider, origin: 'public', unitColumn: pop.unitColumn, classes: Object.fromEntries(pop.columns.map((c) => [c.name, c.class])) }, 'test');
+    await registerPopulation(engine, root, 2000, 3);
     await engine.cp.createAgreement({
       id: 'AGR-KILL-1', scenario: 'kill test', operator: 'ops', purpose: 'test', useClass: 'public-interest', status: 'active',
       validFrom: '2026-01-01', validTo: '2028-12-31',
@@ -97,13 +94,7 @@ describe('two worker processes share a run; one is killed mid-step', () => {
     await new Promise((r) => setTimeout(r, 500));
     killed.kill('SIGKILL');
 
-    let status = '';
-    for (let i = 0; i < 1200; i++) {
-      const run = await engine.cp.getRun(runId);
-      status = run!.status;
-      if (['released', 'blocked', 'failed', 'awaiting-review', 'cancelled'].includes(status)) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const status = await settleRun(engine, runId);
     expect(status).toBe('released');
     // Both workers took steps of this run (the survivor retried the victim's).
     const pids = new Set(
