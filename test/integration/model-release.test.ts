@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -109,5 +109,14 @@ describe('a model trained in the domain: audited, reviewed, then served', () => 
     const rep = (await call('operator', 'GET', `/v1/runs/${run['id']}/reports`)).body['reports'][0];
     const full = (await call('reviewer', 'GET', `/v1/reports/${rep.id}`)).body;
     expect(full['report'].checks.find((c: { id: string }) => c.id === 'C1').status).toBe('fail');
+    // The staged model is altered after its audit: approving it is refused and logged.
+    const staged = engine.store.pathOf('staging', rep.artifactHash, 'json');
+    chmodSync(staged, 0o644);
+    appendFileSync(staged, ' ');
+    const changed = await call('reviewer', 'POST', '/v1/reviews', { artifactHash: rep.artifactHash, decision: 'approve', exception: true, reason: 'try to approve an edited model' });
+    expect(changed.body['error'].code).toBe('SLUICE_ERR_REVIEW_REFUSED');
+    expect(changed.body['error'].message).toContain('changed since its audit');
+    const refused = (await engine.cp.listAuditLog({})).filter((e) => e.action === 'review.refused' && e.subject === rep.artifactHash);
+    expect(refused.length).toBe(1);
   });
 });
