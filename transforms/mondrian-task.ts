@@ -3,11 +3,16 @@
  * transfers the result's buffers back. Thin on purpose: the algorithm lives in
  * mondrian.ts. Not part of any public export list.
  */
-import { movable, partitionSubtree } from './mondrian.js';
-import type { MondrianSubtreeResult, MondrianSubtreeTask } from './mondrian.js';
+import { extractHalf, movable, partitionSubtree } from './mondrian.js';
+import type { MondrianExtractTask, MondrianSubtreeResult, MondrianSubtreeTask } from './mondrian.js';
 
-/** Runs one subtree to the end; every returned array owns its whole buffer and is moved, not copied. */
-export default function mondrianTask(task: MondrianSubtreeTask): MondrianSubtreeResult {
+/**
+ * Gathers one half of the root's cut, or runs one subtree to the end. Its row ids stay where they are, in the shared
+ * arrays (the result's `rows` is a view of them); the class sizes and ranges
+ * own their buffers and are moved, not copied.
+ */
+export default function mondrianTask(task: MondrianSubtreeTask | MondrianExtractTask): MondrianSubtreeResult | { lo: Int32Array; hi: Int32Array } {
+  if (task.kind === 'extract') return extractHalf(task);
   const r = partitionSubtree(task);
-  return movable(r, [r.rows, r.sizes, r.lo, r.hi]);
+  return movable(r, [r.sizes, r.lo, r.hi]);
 }

@@ -45,13 +45,16 @@ export interface MondrianResult {
 }
 
 /**
- * Internal: one subtree shipped to a worker. Every array owns its whole
- * ArrayBuffer (it is transferred). `rows` are the original row ids; `cols[c][i]`
- * is the code of `rows[i]` in column c; `lo`/`hi` are the subtree's tight code
- * ranges (null: the worker computes them); `spans[c]` is the code range of column c over the whole table (the
- * normalizer of widths); `maxCardinality` sizes the counting buffer.
+ * Internal: one subtree given to a worker (or solved by the calling thread).
+ * `rows` are the original row ids and `cols[c][i]` the code of `rows[i]` in
+ * column c: views of one range of arrays in shared memory, which the solver
+ * reorders in place (other threads own the other ranges). `lo`/`hi` are the
+ * subtree's tight code ranges (null: the solver computes them); `spans[c]` is
+ * the code range of column c over the whole table (the normalizer of widths);
+ * `maxCardinality` sizes the counting buffer.
  */
 export interface MondrianSubtreeTask {
+  kind: 'solve';
   rows: Int32Array;
   cols: Int32Array[];
   lo: Int32Array | null;
@@ -122,8 +125,9 @@ class Splitter {
     readonly relaxed: boolean,
     maxCardinality: number,
     capacity: number,
+    side?: Uint8Array,
   ) {
-    this.side = new Uint8Array(capacity);
+    this.side = side ?? new Uint8Array(capacity);
     this.scratch = new Int32Array(capacity);
     this.counts = new Int32Array(Math.max(1, maxCardinality));
     this.widths = new Float64Array(spans.length);
@@ -213,23 +217,21 @@ class Splitter {
   }
 
   /**
-   * Stable partition of a whole array by `side` into two new arrays, each
-   * owning its buffer (so it can be transferred); `null` stands for the
-   * identity row ids 0..len-1.
+   * Stable partition of a whole array by `side` into `dst` (lower half first,
+   * `leftSize` rows); `null` stands for the identity row ids 0..len-1. One pass:
+   * it is the copy and the split at once.
    */
-  partitionCopy(arr: Int32Array | null, len: number, leftSize: number): [Int32Array, Int32Array] {
+  partitionInto(src: Int32Array | null, dst: Int32Array, len: number, leftSize: number): void {
     const side = this.side;
-    const scratch = this.scratch;
     let w = 0;
     let r = leftSize;
     for (let i = 0; i < len; i++) {
-      const v = arr === null ? i : arr[i]!;
+      const v = src === null ? i : src[i]!;
       const s = side[i]!;
-      scratch[r + s * (w - r)] = v;
+      dst[r + s * (w - r)] = v;
       w += s;
       r += 1 - s;
     }
-    return [scratch.slice(0, leftSize), scratch.slice(leftSize, len)];
   }
 }
 
@@ -256,20 +258,6 @@ interface Segment {
   end: number;
   lo: Int32Array;
   hi: Int32Array;
-}
-
-/**
- * A partition at the top of the tree, split in the calling thread: whole
- * arrays of `len` rows. `rows === null` marks the root, whose columns are the
- * caller's arrays: read, never modified or transferred.
- */
-interface TopSegment {
-  rows: Int32Array | null;
-  cols: Int32Array[];
-  len: number;
-  /** Null until needed: a shipped subtree's ranges are computed by its worker, off the calling thread. */
-  lo: Int32Array | null;
-  hi: Int32Array | null;
 }
 
 /** Growable class list in flat typed arrays. */
@@ -418,6 +406,53 @@ function validate(
   return { threads, relaxed, maxCardinality, lo, hi };
 }
 
+/** A worker's failure as a SluiceError (piscina hands back a plain object or an Error). */
+function workerFailed(e: unknown): never {
+  throw isSluiceError(e)
+    ? e
+    : typeof e === 'object' && e !== null && 'code' in e && 'message' in e
+      ? SluiceError.fromJSON(e)
+      : new SluiceError('SLUICE_ERR_INTERNAL', 'mondrian: a partitioning worker failed', { cause: e });
+}
+
+/**
+ * Internal: gathers one half of the root's cut from the shared copy of the
+ * table. `side[i]` is 1 when row i belongs to the lower half; `rows` and
+ * `cols` are views of exactly that half's range of the shared output arrays.
+ */
+export interface MondrianExtractTask {
+  kind: 'extract';
+  src: Int32Array[];
+  side: Uint8Array;
+  lower: boolean;
+  rows: Int32Array;
+  cols: Int32Array[];
+}
+
+/**
+ * Internal (the calling thread and the worker task run it): fills one half of
+ * the root's cut, stably, and returns its tight code ranges. The row ids are
+ * found branch-free: every row id is written at the next free slot and the
+ * slot advances only for rows of this half, so the loop stops once the half is
+ * full (a row id written past it would land in another thread's range).
+ */
+export function extractHalf(task: MondrianExtractTask): { lo: Int32Array; hi: Int32Array } {
+  const { side, rows } = task;
+  const len = rows.length;
+  const want = task.lower ? 1 : 0;
+  let w = 0;
+  for (let i = 0; w < len; i++) {
+    rows[w] = i;
+    w += (side[i]! ^ want) ^ 1;
+  }
+  // Codes are gathered through the row ids: sequential writes, reads that only move forward.
+  task.src.forEach((from, c) => {
+    const dst = task.cols[c]!;
+    for (let j = 0; j < len; j++) dst[j] = from[rows[j]!]!;
+  });
+  return rangeOf(task.cols, 0, len);
+}
+
 /**
  * Mondrian multidimensional local recoding for k-anonymity (LeFevre et al.).
  * Recursively splits the table on the quasi-identifier with the widest range
@@ -429,11 +464,13 @@ function validate(
  * ⌊size/2⌋ and ⌈size/2⌉ rows, rows at the median filling the lower half in row
  * order. Medians are found by counting codes, not sorting.
  *
- * With `threads > 1` the calling thread splits the top of the tree (largest
- * partition first) until every partition has at most 1.1·n / threads rows, then
- * ships each such subtree, largest first, to a piscina pool: its row ids and
- * codes in buffers of its own, transferred, never copied back and forth; see
- * {@link closeMondrianPool}. The result is identical for every thread count.
+ * With `threads > 1` the row ids and codes are copied once into shared memory,
+ * the root's cut applied during that copy; the calling thread splits the top of
+ * the tree in place (largest partition first) until every partition has at
+ * most 1.1·n / threads rows, then hands each such range, largest first, to a
+ * piscina pool and solves the largest itself. Workers partition their range
+ * of the shared arrays in place; only class sizes and ranges come back (see
+ * {@link closeMondrianPool}). The result is identical for every thread count.
  *
  * Throws SLUICE_ERR_TRANSFORM_INVALID for bad input: k < 1 or k > n, codes of
  * the wrong length or outside 0..cardinality-1, bad thread counts.
@@ -475,92 +512,101 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
   }
 
   const pool = poolFor(threads - 1);
-  const sp = new Splitter(spans, k, relaxed, maxCardinality, n);
+  // Row ids and codes live in shared memory: the calling thread and the workers
+  // partition disjoint ranges of the same arrays in place, so after the first
+  // split nothing is copied or transferred.
+  const shared = (): Int32Array => new Int32Array(new SharedArrayBuffer(Math.max(4, 4 * n)));
+  const src = columns.map((c) => {
+    const a = shared();
+    a.set(c.codes);
+    return a;
+  });
+  const side = new Uint8Array(new SharedArrayBuffer(Math.max(1, n)));
+  const sp = new Splitter(spans, k, relaxed, maxCardinality, n, side);
+  const rows = shared();
+  const cols = columns.map(() => shared());
+  const rootLeft = sp.decide(src, 0, n, lo, hi);
+  if (rootLeft < 0) {
+    for (let i = 0; i < n; i++) rows[i] = i;
+    const one = new ClassSink(d);
+    if (n > 0) one.add(n, lo, hi);
+    collect(one.finish(rows));
+    return { classOf, classes };
+  }
+  // The root's two halves are gathered from the copy at the same time, the
+  // upper one by a worker, the lower one here: the first split is the one
+  // pass over the whole table, and it is not left to one thread.
+  const half = (lower: boolean): MondrianExtractTask => {
+    const [from, to] = lower ? [0, rootLeft] : [rootLeft, n];
+    return { kind: 'extract', src, side, lower, rows: rows.subarray(from, to), cols: cols.map((c) => c.subarray(from, to)) };
+  };
+  const upper = (pool.run(half(false)) as Promise<{ lo: Int32Array; hi: Int32Array }>).catch(workerFailed);
+  upper.catch(() => undefined);
+  const lowerRange = extractHalf(half(true));
+  const upperRange = await upper;
   // About one subtree per thread; 10% slack so a near-even split does not force another level.
   const limit = Math.max(1, Math.ceil((1.1 * n) / threads));
-  const ship = (seg: TopSegment): Promise<MondrianSubtreeResult> => {
-    // The root holds the caller's arrays: copy them rather than transfer (and so detach) them.
-    const rows = seg.rows ?? identity(seg.len);
-    const cols = seg.rows === null ? seg.cols.map((c) => c.slice()) : seg.cols;
-    const task: MondrianSubtreeTask = { rows, cols, lo: seg.lo, hi: seg.hi, spans: spans.slice(), k, relaxed, maxCardinality };
-    const moved = [rows, ...cols, task.spans, ...(seg.lo && seg.hi ? [seg.lo, seg.hi] : [])];
-    const run = pool.run(movable(task, moved)) as Promise<MondrianSubtreeResult>;
-    return run.catch((e: unknown) => {
-      throw isSluiceError(e)
-        ? e
-        : typeof e === 'object' && e !== null && 'code' in e && 'message' in e
-          ? SluiceError.fromJSON(e)
-          : new SluiceError('SLUICE_ERR_INTERNAL', 'mondrian: a partitioning worker failed', { cause: e });
-    });
-  };
-  // The top of the tree, in depth-first order: partitions still to split or ship, or classes found there.
-  const frontier: (TopSegment | MondrianSubtreeResult)[] = [{ rows: null, cols: columns.map((c) => c.codes), len: n, lo, hi }];
-  const isSegment = (x: TopSegment | MondrianSubtreeResult): x is TopSegment => 'len' in x;
+  // The top of the tree, in depth-first order: ranges of the shared arrays still to split or solve, or classes found there.
+  const frontier: (Segment | MondrianSubtreeResult)[] = [
+    { start: 0, end: rootLeft, ...lowerRange },
+    { start: rootLeft, end: n, ...upperRange },
+  ];
+  const isSegment = (x: Segment | MondrianSubtreeResult): x is Segment => 'start' in x;
+  const size = (x: Segment): number => x.end - x.start;
+  const arrays = [rows, ...cols];
   for (;;) {
-    // Split the largest partition first, so the top stops as soon as every subtree is small enough.
+    // Split the largest range first, so the top stops as soon as every subtree is small enough.
     let at = -1;
     for (let i = 0; i < frontier.length; i++) {
       const x = frontier[i]!;
-      if (isSegment(x) && x.len > limit && (at < 0 || x.len > (frontier[at] as TopSegment).len)) at = i;
+      if (isSegment(x) && size(x) > limit && (at < 0 || size(x) > size(frontier[at] as Segment))) at = i;
     }
     if (at < 0) break;
-    const seg = frontier[at] as TopSegment;
-    const range = seg.lo !== null && seg.hi !== null ? { lo: seg.lo, hi: seg.hi } : rangeOf(seg.cols, 0, seg.len);
-    const leftSize = sp.decide(seg.cols, 0, seg.len, range.lo, range.hi);
+    const seg = frontier[at] as Segment;
+    const leftSize = sp.decide(cols, seg.start, seg.end, seg.lo, seg.hi);
     if (leftSize < 0) {
       const one = new ClassSink(d);
-      one.add(seg.len, range.lo, range.hi);
-      frontier[at] = one.finish(seg.rows ?? identity(seg.len));
+      one.add(size(seg), seg.lo, seg.hi);
+      frontier[at] = one.finish(rows.subarray(seg.start, seg.end));
       continue;
     }
-    const [rowsL, rowsR] = sp.partitionCopy(seg.rows, seg.len, leftSize);
-    const colsL: Int32Array[] = [];
-    const colsR: Int32Array[] = [];
-    for (const col of seg.cols) {
-      const [l, r] = sp.partitionCopy(col, seg.len, leftSize);
-      colsL.push(l);
-      colsR.push(r);
-    }
-    const rightSize = seg.len - leftSize;
-    frontier.splice(
-      at,
-      1,
-      { rows: rowsL, cols: colsL, len: leftSize, lo: null, hi: null },
-      { rows: rowsR, cols: colsR, len: rightSize, lo: null, hi: null },
-    );
+    const mid = seg.start + leftSize;
+    sp.partitionInPlace(arrays, seg.start, seg.end);
+    frontier.splice(at, 1, { start: seg.start, end: mid, ...rangeOf(cols, seg.start, mid) }, { start: mid, end: seg.end, ...rangeOf(cols, mid, seg.end) });
   }
+  const task = (seg: Segment): MondrianSubtreeTask => ({
+    kind: 'solve',
+    rows: rows.subarray(seg.start, seg.end),
+    cols: cols.map((c) => c.subarray(seg.start, seg.end)),
+    lo: seg.lo,
+    hi: seg.hi,
+    spans,
+    k,
+    relaxed,
+    maxCardinality,
+  });
+  const ship = (seg: Segment): Promise<MondrianSubtreeResult> => (pool.run(task(seg)) as Promise<MondrianSubtreeResult>).catch(workerFailed);
   // Largest subtree first (LPT scheduling): a big one started last would finish alone.
   const parts: (Promise<MondrianSubtreeResult> | MondrianSubtreeResult)[] = [];
   frontier.forEach((x, i) => {
     if (!isSegment(x)) parts[i] = x;
   });
   const order = frontier
-    .map((x, i) => ({ i, len: isSegment(x) ? x.len : -1 }))
+    .map((x, i) => ({ i, len: isSegment(x) ? size(x) : -1 }))
     .filter((e) => e.len >= 0)
     .sort((p, q) => q.len - p.len || p.i - q.i);
-  // The calling thread would otherwise only wait: it solves the smallest subtree
+  // The calling thread would otherwise only wait: it solves the largest subtree
   // itself (the same deterministic code a worker runs), so `threads` counts it
-  // and the pool holds threads − 1 workers.
-  const local = order.pop();
+  // and the pool holds threads − 1 workers. It takes the largest because it
+  // starts at once, while a worker's result comes back a message later.
+  const local = order.shift();
   for (const { i } of order) {
-    const pending = ship(frontier[i] as TopSegment);
+    const pending = ship(frontier[i] as Segment);
     // An early failure must not leave later rejections unhandled; the ordered await below reports the first.
     pending.catch(() => undefined);
     parts[i] = pending;
   }
-  if (local) {
-    const seg = frontier[local.i] as TopSegment;
-    parts[local.i] = partitionSubtree({
-      rows: seg.rows ?? identity(seg.len),
-      cols: seg.rows === null ? seg.cols.map((c) => c.slice()) : seg.cols,
-      lo: seg.lo,
-      hi: seg.hi,
-      spans: spans.slice(),
-      k,
-      relaxed,
-      maxCardinality,
-    });
-  }
+  if (local) parts[local.i] = partitionSubtree(task(frontier[local.i] as Segment));
   // Collecting in order overlaps the calling thread's bookkeeping with subtrees still running.
   for (let i = 0; i < frontier.length; i++) collect(await parts[i]!);
   return { classOf, classes };

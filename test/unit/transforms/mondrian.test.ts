@@ -222,6 +222,21 @@ describe('mondrian: behaviour', () => {
     }
   });
 
+  it('a lopsided first cut (the root halves split again in shared memory) still matches the calling thread, for 2 and 4 threads', async () => {
+    const next = rng(7);
+    const n = 30_000;
+    // 85% of rows share the widest column's first code, so strict Mondrian's root cut puts most rows on one side.
+    const a = Array.from({ length: n }, () => (next() < 0.85 ? 0 : 1 + Math.floor(next() * 40)));
+    const b = Array.from({ length: n }, () => Math.floor(next() * 6));
+    const input = table([a, b], [41, 6]);
+    const one = await mondrian(input, { k: 4, threads: 1 });
+    for (const threads of [2, 4]) {
+      const r = await mondrian(input, { k: 4, threads });
+      expect(r).toEqual(one);
+      expect(violations(input, 4, false, r)).toEqual([]);
+    }
+  });
+
   it('never modifies, detaches or transfers the caller’s arrays, including views into a larger buffer', async () => {
     const next = rng(3);
     const n = 5_000;
