@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryJson, quoteIdent } from '../lib/duck.js';
 import { SluiceError } from '../lib/errors.js';
-import type { ColumnClass, Label, Status } from '../lib/vocabulary.js';
+import { worstStatus, type ColumnClass, type Label, type Status } from '../lib/vocabulary.js';
 import type { Thresholds } from './thresholds.js';
 import type { CheckResult } from './types.js';
 
@@ -64,6 +64,14 @@ export interface TableAuditInput {
   evidence: string;
   /** The person or entity id column of the evidence. */
   unitColumn: string;
+  /**
+   * True when the evidence has at most one row per (cell, unit), as the
+   * aggregate step writes it: the audit then filters it to the published cells
+   * without grouping it again (the costly part on millions of rows). Default
+   * false. Saying true of evidence with repeated (cell, unit) rows would count a
+   * unit once per row: only the pipeline's own evidence says it.
+   */
+  evidenceUnique?: boolean;
   /** Declared structural zeros (A6 then passes). Default false. */
   structuralZeros?: boolean;
   /** Residual degrees of freedom of a fitted statistic, when the output is one (A8). */
@@ -72,6 +80,12 @@ export interface TableAuditInput {
   file?: TableFileInfo;
   /** Earlier releases of the same agreement with overlapping population and variables (A9). */
   earlierReleases?: EarlierRelease[];
+  /**
+   * Earlier releases of the same agreement whose evidence cannot be joined with
+   * this one by unit (its unit keys were made another way). A9 cannot rule out
+   * differencing against them and asks for review.
+   */
+  incomparableEarlierReleases?: number;
 }
 
 /**
@@ -230,6 +244,7 @@ export async function auditTable(
   const tag = `__sluice_audit_${randomBytes(6).toString('hex')}`;
   const U = q(`${tag}_units`);
   const P = q(`${tag}_cells`);
+  const C = q(`${tag}_cellstats`);
   const T = thresholds.A1.threshold;
   try {
     // One row per (published cell, unit): contributions summed per person, not per row.
@@ -241,6 +256,15 @@ export async function auditTable(
           `count(*) FILTER (WHERE TRY_CAST(e.${q(m.column)} AS DOUBLE) < 0) AS __neg${j}`,
       )
       .join(', ');
+    // The same columns for evidence that is already one row per (cell, unit).
+    const measureRows = measures
+      .map(
+        (m, j) =>
+          `TRY_CAST(e.${q(m.column)} AS DOUBLE) AS __m${j}, ` +
+          `CAST(TRY_CAST(e.${q(m.column)} AS DOUBLE) IS NULL AS BIGINT) AS __null${j}, ` +
+          `CAST(coalesce(TRY_CAST(e.${q(m.column)} AS DOUBLE) < 0, FALSE) AS BIGINT) AS __neg${j}`,
+      )
+      .join(', ');
     // A row whose every published count and measure is NULL has been suppressed: it discloses nothing, so
     // A1 and the contribution checks skip it (suppression is the remedy for A1).
     const publishedCols = [...counts, ...measures.map((m) => m.column)];
@@ -249,18 +273,30 @@ export async function auditTable(
     const published =
       `(SELECT DISTINCT ${groupBy.length === 0 ? '1 AS __one' : cols('t', groupBy)} FROM ${q(table)} t ` +
       `WHERE NOT ${suppressed('t')})`;
+    const keys = groupBy.length === 0 ? '' : cols('e', groupBy) + ', ';
+    // An explicit semi join: DuckDB plans it as one hash join, where the equivalent EXISTS takes a slower delim join.
+    const inPublished =
+      groupBy.length === 0 ? `WHERE EXISTS (SELECT 1 FROM ${published} c)` : `SEMI JOIN ${published} c ON ${keyEq('c', 'e', groupBy)}`;
+    // Unique evidence is only filtered, so U can stay a view over it: every check that reads it
+    // scans the (columnar, compressed) evidence once, instead of first copying a million rows.
     await conn.run(
-      `CREATE TEMP TABLE ${U} AS SELECT ${groupBy.length === 0 ? '' : cols('e', groupBy) + ', '}e.${q(unitColumn)} AS __unit, ` +
-        `count(*) AS __rows${measureAggs ? ', ' + measureAggs : ''} ` +
-        `FROM ${q(evidence)} e WHERE EXISTS (SELECT 1 FROM ${published} c WHERE ${keyEq('c', 'e', groupBy)}) ` +
-        `GROUP BY ${groupBy.length === 0 ? '' : cols('e', groupBy) + ', '}e.${q(unitColumn)}`,
+      input.evidenceUnique === true
+        ? `CREATE TEMP VIEW ${U} AS SELECT ${keys}e.${q(unitColumn)} AS __unit, CAST(1 AS BIGINT) AS __rows${measureRows ? ', ' + measureRows : ''} ` +
+            `FROM ${q(evidence)} e ${inPublished}`
+        : `CREATE TEMP TABLE ${U} AS SELECT ${keys}e.${q(unitColumn)} AS __unit, count(*) AS __rows${measureAggs ? ', ' + measureAggs : ''} ` +
+            `FROM ${q(evidence)} e ${inPublished} GROUP BY ${keys}e.${q(unitColumn)}`,
     );
     const countsZero = counts.length === 0 ? null : counts.map((c) => `TRY_CAST(p.${q(c)} AS DOUBLE) = 0`).join(' AND ');
     const countsOccupied = counts.length === 0 ? null : counts.map((c) => `TRY_CAST(p.${q(c)} AS DOUBLE) > 0`).join(' OR ');
-    // U holds one row per (cell, unit), so counting its non-null units per cell counts distinct units.
-    const nSub =
-      `(SELECT ${groupBy.length === 0 ? '' : groupBy.map(q).join(', ') + ', '}count(__unit) AS n FROM ${U} ` +
-      `WHERE __unit IS NOT NULL ${groupBy.length === 0 ? '' : 'GROUP BY ' + groupBy.map(q).join(', ')})`;
+    // One pass over U (one row per (cell, unit)) gives each cell its distinct units and its
+    // evidence rows without a unit (A5).
+    const gk = groupBy.map(q).join(', ');
+    await conn.run(
+      `CREATE TEMP TABLE ${C} AS SELECT ${gk ? gk + ', ' : ''}count(__unit) AS n, ` +
+        `coalesce(sum(__rows) FILTER (WHERE __unit IS NULL), 0) AS missing ` +
+        `FROM ${U}${gk ? ` GROUP BY ${gk}` : ''}`,
+    );
+    const nSub = `(SELECT ${gk ? gk + ', ' : ''}n FROM ${C})`;
     // Published rows with their distinct-unit count and whether the published counts show a zero or an occupied cell.
     await conn.run(
       `CREATE TEMP TABLE ${P} AS SELECT ${groupBy.length === 0 ? '' : cols('p', groupBy) + ', '}coalesce(n.n, 0) AS __n, ` +
@@ -275,16 +311,17 @@ export async function auditTable(
     out.push(await checkA2(conn, table, counts, thresholds));
     const [a3, a4] = await checkDominance(conn, U, groupBy, measures, thresholds);
     out.push(a3, a4);
-    out.push(await checkA5(conn, U, measures, unitColumn, thresholds));
+    out.push(await checkA5(conn, U, C, measures, unitColumn, thresholds));
     out.push(await checkA6(conn, P, groupBy, input.structuralZeros === true, thresholds));
     out.push(await checkA7(conn, table, evidence, groupBy, measures, thresholds));
     out.push(checkA8(input.fittedDof ?? null, thresholds));
-    out.push(await checkA9(conn, U, tag, groupBy, unitColumn, input.earlierReleases ?? [], thresholds));
+    out.push(await checkA9(conn, U, P, C, tag, groupBy, unitColumn, input.earlierReleases ?? [], input.incomparableEarlierReleases ?? 0, input.evidenceUnique === true, thresholds));
     out.push(await checkA10(conn, table, tableCols, unitColumn, input.file, thresholds));
     return out;
   } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${U}`);
+    await conn.run(input.evidenceUnique === true ? `DROP VIEW IF EXISTS ${U}` : `DROP TABLE IF EXISTS ${U}`);
     await conn.run(`DROP TABLE IF EXISTS ${P}`);
+    await conn.run(`DROP TABLE IF EXISTS ${C}`);
   }
 }
 
@@ -444,16 +481,16 @@ async function checkDominance(
 async function checkA5(
   conn: DuckDBConnection,
   U: string,
+  C: string,
   measures: TableMeasure[],
   unitColumn: string,
   t: Thresholds,
 ): Promise<CheckResult> {
   const parts = measures.map((_, j) => `coalesce(sum(__null${j}), 0) AS null${j}, coalesce(sum(__neg${j}), 0) AS neg${j}`);
-  const [row] = await queryJson(
-    conn,
-    `SELECT coalesce(sum(__rows) FILTER (WHERE __unit IS NULL), 0) AS missing_unit${parts.length ? ', ' + parts.join(', ') : ''} FROM ${U}`,
-  );
-  const missingUnit = toNum(row?.['missing_unit']);
+  const [missingRow] = await queryJson(conn, `SELECT coalesce(sum(missing), 0) AS missing_unit FROM ${C}`);
+  // Contributions are read from U only when there are measures to read.
+  const [row] = parts.length > 0 ? await queryJson(conn, `SELECT ${parts.join(', ')} FROM ${U}`) : [{}];
+  const missingUnit = toNum(missingRow?.['missing_unit']);
   const metrics: CheckResult['metrics'] = { rowsMissingUnit: missingUnit };
   const flagged: string[] = missingUnit > 0 ? [unitColumn] : [];
   let missing = 0;
@@ -632,18 +669,96 @@ async function differencingPass(
   return { pairs: toNum(row?.['pairs']), smallest: toNumOrNull(row?.['smallest']) };
 }
 
+/** A relation's distinct (cell, unit) pairs with a unit; `unique`: it has no repeated pair, so no DISTINCT is needed. */
+function pairsOf(relation: string, cellCols: readonly string[], unitExpr: string, unique: boolean): string {
+  const keys = cellCols.map(q).join(', ');
+  return unique
+    ? `(SELECT * FROM ${relation} WHERE ${unitExpr} IS NOT NULL)`
+    : `(SELECT DISTINCT ${keys ? `${keys}, ` : ''}${unitExpr} FROM ${relation} WHERE ${unitExpr} IS NOT NULL)`;
+}
+
+/**
+ * Order-independent fingerprint of a relation's (cell, unit) pairs: their
+ * count, and the sum and the XOR of one 64-bit hash per pair. Two different
+ * sets of the same size agree on both only by a coincidence of the hash (the
+ * unit keys are keyed tokens, which nobody can choose to make one).
+ */
+async function pairFingerprint(conn: DuckDBConnection, relation: string, cellCols: readonly string[], unitExpr: string, unique: boolean): Promise<string> {
+  const keys = cellCols.map(q).join(', ');
+  const [row] = await queryJson(
+    conn,
+    `SELECT count(*) AS n, CAST(coalesce(sum(h), 0) AS VARCHAR) AS h1, CAST(coalesce(bit_xor(h), 0) AS VARCHAR) AS h2 ` +
+      `FROM (SELECT hash(${keys ? `${keys}, ` : ''}${unitExpr}) AS h FROM ${pairsOf(relation, cellCols, unitExpr, unique)})`,
+  );
+  return `${String(row?.['n'])}:${String(row?.['h1'])}:${String(row?.['h2'])}`;
+}
+
+/**
+ * Differencing between cells of the same group-by columns: cell sizes of the
+ * current table come from P (distinct units per published cell), and only
+ * units present in both tables are joined, so a small earlier release costs a
+ * probe of the current units, not a second copy of them.
+ */
+async function sameCellsDifferencing(
+  conn: DuckDBConnection,
+  U: string,
+  P: string,
+  earlier: string,
+  groupBy: readonly string[],
+  unitColumn: string,
+  tag: string,
+  T: number,
+): Promise<{ pairs: number; smallest: number | null }> {
+  const KA = q(`${tag}_a9ka`);
+  const KB = q(`${tag}_a9kb`);
+  const BU = q(`${tag}_a9bu`);
+  const AU = q(`${tag}_a9au`);
+  const keys = groupBy.map(q).join(', ');
+  const u = q(unitColumn);
+  try {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${KA} AS SELECT ${keys}${keys ? ', ' : ''}__n AS n, row_number() OVER () AS cell FROM ${P} WHERE NOT __suppressed AND __n > 0`);
+    // The earlier table's cells (distinct units each) and its unit-to-cell pairs.
+    await conn.run(
+      `CREATE OR REPLACE TEMP TABLE ${BU} AS SELECT DISTINCT ${keys ? cols('b', groupBy) + ', ' : ''}b.${u} AS u FROM ${q(earlier)} b WHERE b.${u} IS NOT NULL`,
+    );
+    await conn.run(
+      `CREATE OR REPLACE TEMP TABLE ${KB} AS SELECT ${keys}${keys ? ', ' : ''}count(*) AS n, row_number() OVER () AS cell FROM ${BU}${keys ? ` GROUP BY ${keys}` : ''}`,
+    );
+    // Only the current units that the earlier table has too: a probe by unit key, before any join on cells.
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${AU} AS SELECT ${keys ? cols('x', groupBy) + ', ' : ''}x.__unit AS u FROM ${U} x SEMI JOIN (SELECT DISTINCT u FROM ${BU}) y ON x.__unit = y.u`);
+    const [row] = await queryJson(
+      conn,
+      `WITH a AS (SELECT ka.cell, x.u FROM ${AU} x JOIN ${KA} ka ON ${keyEq('ka', 'x', groupBy)}), ` +
+        `b AS (SELECT kb.cell, y.u FROM ${BU} y JOIN ${KB} kb ON ${keyEq('kb', 'y', groupBy)}), ` +
+        `i AS (SELECT a.cell AS ac, b.cell AS bc, count(DISTINCT a.u) AS ni FROM a JOIN b ON a.u = b.u GROUP BY 1, 2), ` +
+        `d AS (SELECT ka.n - i.ni AS a_only, kb.n - i.ni AS b_only FROM i JOIN ${KA} ka ON ka.cell = i.ac JOIN ${KB} kb ON kb.cell = i.bc), ` +
+        `f AS (SELECT CASE WHEN a_only = 0 AND b_only > 0 AND b_only < ${T} THEN b_only ` +
+        `WHEN b_only = 0 AND a_only > 0 AND a_only < ${T} THEN a_only END AS isolated FROM d) ` +
+        `SELECT count(isolated) AS pairs, min(isolated) AS smallest FROM f`,
+    );
+    return { pairs: toNum(row?.['pairs']), smallest: toNumOrNull(row?.['smallest']) };
+  } finally {
+    for (const x of [KA, KB, BU, AU]) await conn.run(`DROP TABLE IF EXISTS ${x}`);
+  }
+}
+
 async function checkA9(
   conn: DuckDBConnection,
   U: string,
+  P: string,
+  C: string,
   tag: string,
   groupBy: string[],
   unitColumn: string,
   earlier: EarlierRelease[],
+  incomparable: number,
+  evidenceUnique: boolean,
   t: Thresholds,
 ): Promise<CheckResult> {
   const T = t.A1.threshold;
   const params = { threshold: T, status: t.A9.status };
   let compared = 0;
+  let identical = 0;
   let pairs = 0;
   let smallest: number | null = null;
   const flaggedCols = new Set<string>();
@@ -651,25 +766,41 @@ async function checkA9(
   const B = q(`${tag}_a9b`);
   const J = q(`${tag}_a9j`);
   const sameSets = (x: string[], y: string[]): boolean => x.length === y.length && x.every((c) => y.includes(c));
+  let ownFingerprint: string | null = null;
+  let ownPairs: number | null = null;
   try {
     for (const e of earlier) {
       const common = groupBy.filter((c) => e.groupBy.includes(c));
       if (common.length === 0) continue;
       compared++;
-      await conn.run(`CREATE OR REPLACE TEMP TABLE ${A} AS ${cellSets(U, groupBy, common, '__unit')}`);
-      await conn.run(`CREATE OR REPLACE TEMP TABLE ${B} AS ${cellSets(q(e.evidence), e.groupBy, common, q(unitColumn))}`);
-      // One join of the two unit sets serves both resolutions.
-      await conn.run(
-        `CREATE OR REPLACE TEMP TABLE ${J} AS SELECT a.fcell AS a_fcell, a.ccell AS a_ccell, b.fcell AS b_fcell, b.ccell AS b_ccell, a.u ` +
-          `FROM ${A} a JOIN ${B} b ON a.u = b.u`,
-      );
-      const levels: Array<'fcell' | 'ccell'> = ['fcell'];
-      if (!(sameSets(groupBy, common) && sameSets(e.groupBy, common))) levels.push('ccell');
       let found = 0;
-      for (const level of levels) {
-        const r = await differencingPass(conn, A, B, J, level, T);
-        found += r.pairs;
+      if (sameSets(groupBy, common) && sameSets(e.groupBy, common)) {
+        // The same job run again publishes the same cells of the same units: no difference can isolate anyone.
+        // The same job run again publishes the same cells of the same units: no difference can isolate
+        // anyone. Counting the pairs first keeps the fingerprints for the releases that could be equal.
+        // U holds one row per (cell, unit) whichever way it was built.
+        ownPairs ??= toNum((await queryJson(conn, `SELECT coalesce(sum(n), 0) AS n FROM ${C}`))[0]?.['n']);
+        const theirPairs = toNum((await queryJson(conn, `SELECT count(*) AS n FROM ${pairsOf(q(e.evidence), groupBy, q(unitColumn), evidenceUnique)}`))[0]?.['n']);
+        if (theirPairs === ownPairs && (ownFingerprint ??= await pairFingerprint(conn, U, groupBy, '__unit', true)) === (await pairFingerprint(conn, q(e.evidence), groupBy, q(unitColumn), evidenceUnique))) {
+          identical++;
+          continue;
+        }
+        const r = await sameCellsDifferencing(conn, U, P, e.evidence, groupBy, unitColumn, tag, T);
+        found = r.pairs;
         if (r.smallest !== null) smallest = smallest === null ? r.smallest : Math.min(smallest, r.smallest);
+      } else {
+        await conn.run(`CREATE OR REPLACE TEMP TABLE ${A} AS ${cellSets(U, groupBy, common, '__unit')}`);
+        await conn.run(`CREATE OR REPLACE TEMP TABLE ${B} AS ${cellSets(q(e.evidence), e.groupBy, common, q(unitColumn))}`);
+        // One join of the two unit sets serves both resolutions.
+        await conn.run(
+          `CREATE OR REPLACE TEMP TABLE ${J} AS SELECT a.fcell AS a_fcell, a.ccell AS a_ccell, b.fcell AS b_fcell, b.ccell AS b_ccell, a.u ` +
+            `FROM ${A} a JOIN ${B} b ON a.u = b.u`,
+        );
+        for (const level of ['fcell', 'ccell'] as const) {
+          const r = await differencingPass(conn, A, B, J, level, T);
+          found += r.pairs;
+          if (r.smallest !== null) smallest = smallest === null ? r.smallest : Math.min(smallest, r.smallest);
+        }
       }
       pairs += found;
       if (found > 0) for (const c of common) flaggedCols.add(c);
@@ -677,18 +808,22 @@ async function checkA9(
   } finally {
     for (const x of [A, B, J]) await conn.run(`DROP TABLE IF EXISTS ${x}`);
   }
-  const status: Status = pairs > 0 ? t.A9.status : 'pass';
-  return result(
-    'A9',
-    'differencing',
-    status,
+  const status: Status = pairs > 0 ? t.A9.status : incomparable > 0 ? worstStatus([t.A9.status, 'review']) : 'pass';
+  const summary =
     compared === 0
       ? 'no earlier release shares a group-by column'
       : pairs > 0
         ? `${plural(pairs, 'cell difference')} against ${plural(compared, 'earlier release')} isolate fewer than ${T} units (smallest ${smallest})`
-        : `no difference against ${plural(compared, 'earlier release')} isolates fewer than ${T} units`,
+        : `no difference against ${plural(compared, 'earlier release')} isolates fewer than ${T} units${identical > 0 ? ` (${identical} of them the same cells of the same units)` : ''}`;
+  return result(
+    'A9',
+    'differencing',
+    status,
+    incomparable > 0
+      ? `${summary}; ${plural(incomparable, 'earlier release')} could not be compared (its evidence keys units another way): a reviewer must check differencing against it`
+      : summary,
     [...flaggedCols],
-    { earlierReleasesCompared: compared, differencesIsolating: pairs, smallestIsolated: smallest },
+    { earlierReleasesCompared: compared, identicalEarlierReleases: identical, incomparableEarlierReleases: incomparable, differencesIsolating: pairs, smallestIsolated: smallest },
     params,
   );
 }

@@ -11,7 +11,7 @@ import {
 } from './audit-log.js';
 import { DatasetsRepo } from './datasets-repo.js';
 import { openDb, type Db, type OpenDbOptions } from './db.js';
-import { ReleasesRepo, type NewRelease } from './releases-repo.js';
+import { ReleasesRepo, type AggregateTableRelease, type NewRelease } from './releases-repo.js';
 import { ReportsRepo, type NewReport } from './reports-repo.js';
 import { ReviewsRepo, type NewReview } from './reviews-repo.js';
 import { RunsRepo, type NewRun, type RunQuery, type StepPatch } from './runs-repo.js';
@@ -224,6 +224,10 @@ export class ControlPlane {
   /** Releases, of one run when given. */
   listReleases(q: { runId?: string } = {}): Promise<Release[]> {
     return this.#releases.listReleases(q);
+  }
+  /** Tables released under an agreement from aggregate steps, with their evidence (A9's registry). */
+  listAggregateTableReleases(agreementId: string): Promise<AggregateTableRelease[]> {
+    return this.#releases.listAggregateTableReleases(agreementId);
   }
   /** One release, or null. */
   getRelease(id: string): Promise<Release | null> {

@@ -22,6 +22,17 @@ const NewReleaseSchema = z.object({
   releasedBy: z.string().min(1),
 });
 
+/** A released aggregate table, as A9's registry needs it (see {@link ReleasesRepo.listAggregateTableReleases}). */
+export interface AggregateTableRelease {
+  runId: string;
+  /** The released file's hash and its path relative to the data root. */
+  artifactHash: string;
+  path: string;
+  groupBy: string[];
+  /** Lineage parameters of the work table it was staged from (`evidence`, `facts.unitKey`). */
+  parameters: Record<string, unknown>;
+}
+
 interface ReleaseRow {
   id: string;
   artifact_hash: string;
@@ -87,6 +98,34 @@ export class ReleasesRepo {
       ? await this.db.query<ReleaseRow>(`SELECT ${COLS} FROM releases ORDER BY released_at, id`)
       : await this.db.query<ReleaseRow>(`SELECT ${COLS} FROM releases WHERE run_id = $1 ORDER BY released_at, id`, [q.runId]);
     return rows.map(toRelease);
+  }
+
+  /**
+   * The tables released under an agreement that came from an aggregate step,
+   * each with its group-by columns and the lineage parameters of the work
+   * artifact it was staged from (which name its evidence): A9's registry, in
+   * one query however many releases there are.
+   */
+  async listAggregateTableReleases(agreementId: string): Promise<AggregateTableRelease[]> {
+    const rows = await this.db.query<{ run_id: string; artifact_hash: string; path: string; group_by: unknown; parameters: unknown }>(
+      `SELECT r.run_id, r.artifact_hash, r.path, st->'params'->'group_by' AS group_by, l.parameters
+         FROM releases r
+         JOIN runs u ON u.id = r.run_id AND u.agreement_id = $1
+         CROSS JOIN LATERAL jsonb_array_elements(u.plan->'outputs') o
+         CROSS JOIN LATERAL jsonb_array_elements(u.plan->'steps') st
+         JOIN steps s ON s.run_id = r.run_id AND s.step_id = st->>'id'
+         JOIN lineage l ON l.artifact_hash = s.artifact_hash
+        WHERE o->>'id' = r.output_id AND o->>'kind' = 'table' AND st->>'id' = o->>'from' AND st->>'kind' = 'aggregate'
+        ORDER BY r.released_at, r.id`,
+      [agreementId],
+    );
+    return rows.map((r) => ({
+      runId: r.run_id,
+      artifactHash: r.artifact_hash,
+      path: r.path,
+      groupBy: (typeof r.group_by === 'string' ? JSON.parse(r.group_by) : r.group_by) as string[],
+      parameters: (typeof r.parameters === 'string' ? JSON.parse(r.parameters) : r.parameters) as Record<string, unknown>,
+    }));
   }
 
   /** One release, or null. */

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { openDuck, quoteIdent, quoteLiteral } from '../lib/duck.js';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdent, quoteLiteral } from '../lib/duck.js';
 import { SluiceError } from '../lib/errors.js';
 import type { CheckResult } from '../audit/types.js';
 import { auditTable } from '../audit/table-checks.js';
@@ -31,37 +33,77 @@ function reader(path: string, format: 'parquet' | 'csv' | 'json'): string {
   return format === 'csv' ? `read_csv(${quoteLiteral(path)}, header = true, all_varchar = false)` : `read_parquet(${quoteLiteral(path)})`;
 }
 
+/** The unit-key scheme an aggregate recorded for its evidence (see unitKeyScheme), or null. */
+function unitKeyOf(parameters: Record<string, unknown> | undefined): string | null {
+  const facts = parameters?.['facts'] as { unitKey?: unknown } | undefined;
+  return typeof facts?.unitKey === 'string' ? facts.unitKey : null;
+}
+
 /**
  * The registry for A9 (differencing): every table released earlier under the
  * same agreement, with the contribution evidence it was audited on, opened as
  * views. The audit decides which of them overlap in population and variables.
+ * An earlier release whose evidence keys units differently (another unit-key
+ * scheme) cannot be compared unit by unit; it is counted, and A9 asks for review.
  */
-async function earlierTableReleases(engine: Engine, conn: DuckDBConnection, runId: string, ownEvidence: string): Promise<{ table: string; groupBy: string[]; evidence: string }[]> {
+async function earlierTableReleases(
+  engine: Engine,
+  conn: DuckDBConnection,
+  runId: string,
+  ownEvidence: string,
+  ownUnitKey: string | null,
+): Promise<{ comparable: { table: string; groupBy: string[]; evidence: string }[]; incomparable: number }> {
   const run = await engine.cp.getRun(runId);
-  if (!run) return [];
+  if (!run) return { comparable: [], incomparable: 0 };
   const out: { table: string; groupBy: string[]; evidence: string }[] = [];
+  let incomparable = 0;
   // The same evidence released before (a job run again) differs from this output
   // in no unit, so it cannot isolate anyone; each distinct evidence is compared once.
   const seen = new Set<string>([ownEvidence]);
-  for (const rel of await engine.cp.listReleases()) {
+  for (const rel of await engine.cp.listAggregateTableReleases(run.agreementId)) {
     if (rel.runId === runId) continue;
-    const relRun = await engine.cp.getRun(rel.runId);
-    if (!relRun || relRun.agreementId !== run.agreementId) continue;
-    const plan = relRun.plan as Plan;
-    const output = plan.outputs.find((o) => o.id === rel.outputId);
-    const step = output && plan.steps.find((s) => s.id === output.from);
-    const state = output && relRun.steps.find((s) => s.stepId === output.from);
-    if (!output || output.kind !== 'table' || step?.kind !== 'aggregate' || !state?.artifactHash) continue;
-    const evidenceHash = (await engine.cp.getLineage(state.artifactHash))?.parameters['evidence'];
+    const evidenceHash = rel.parameters['evidence'];
     if (typeof evidenceHash !== 'string' || seen.has(evidenceHash) || !engine.store.has('work', evidenceHash)) continue;
     seen.add(evidenceHash);
+    if (unitKeyOf(rel.parameters) !== ownUnitKey) {
+      incomparable++;
+      continue;
+    }
     const i = out.length;
     const ext = extOf(rel.path);
-    await conn.run(`CREATE VIEW __earlier_${i} AS SELECT * FROM ${reader(engine.store.pathOf('release', rel.artifactHash, ext), ext)}`);
-    await conn.run(`CREATE VIEW __earlier_evidence_${i} AS SELECT * FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`);
-    out.push({ table: `__earlier_${i}`, groupBy: (step.params as unknown as AggregateParams).group_by, evidence: `__earlier_evidence_${i}` });
+    await conn.run(`CREATE TEMP VIEW __earlier_${i} AS SELECT * FROM ${reader(engine.store.pathOf('release', rel.artifactHash, ext), ext)}`);
+    await conn.run(`CREATE TEMP VIEW __earlier_evidence_${i} AS SELECT * FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`);
+    out.push({ table: `__earlier_${i}`, groupBy: rel.groupBy, evidence: `__earlier_evidence_${i}` });
   }
-  return out;
+  return { comparable: out, incomparable };
+}
+
+/**
+ * Audits share one in-memory DuckDB instance per engine, each with a
+ * connection of its own: creating an instance costs about 10 ms, a connection
+ * next to nothing, and everything an audit creates is a temporary view or
+ * table, private to its connection and gone when it closes. The instance is
+ * closed with the engine.
+ */
+const auditInstances = new WeakMap<Engine, Promise<DuckDBInstance>>();
+
+async function openAuditConnection(engine: Engine): Promise<{ conn: DuckDBConnection; close(): void }> {
+  let instance = auditInstances.get(engine);
+  if (!instance) {
+    // Spill files go to a folder of this process (the sweeper keeps it while the process lives).
+    const dir = join(engine.dataRoot.tmp, `duck-audit-${randomBytes(4).toString('hex')}-${process.pid}`);
+    const created = DuckDBInstance.create(':memory:', { memory_limit: process.env['SLUICE_DUCKDB_MEMORY'] ?? '2GB', temp_directory: dir });
+    instance = created;
+    auditInstances.set(engine, created);
+    created.catch(() => auditInstances.delete(engine));
+    engine.onClose(async () => {
+      auditInstances.delete(engine);
+      (await created.catch(() => null))?.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    });
+  }
+  const conn = await (await instance).connect();
+  return { conn, close: () => conn.closeSync() };
 }
 
 /**
@@ -77,10 +119,10 @@ export async function auditOutput(
   thresholds: ReturnType<typeof resolveThresholds>,
 ): Promise<CheckResult[]> {
   if (staged.kind === 'model') return auditModelOutput(engine, staged, thresholds);
-  const duck = await openDuck({ memoryLimit: process.env['SLUICE_DUCKDB_MEMORY'] ?? '2GB', tempDirectory: join(engine.dataRoot.tmp, `duck-audit-${staged.outputId}-${process.pid}`) });
+  const duck = await openAuditConnection(engine);
   try {
     const conn = duck.conn;
-    await conn.run(`CREATE VIEW __output AS SELECT * FROM ${reader(staged.path, staged.format)}`);
+    await conn.run(`CREATE TEMP VIEW __output AS SELECT * FROM ${reader(staged.path, staged.format)}`);
     const columns = staged.step.columns.map((c) => ({ name: c.name, class: c.class, label: c.label }));
     if (staged.kind === 'table') {
       const evidenceHash = staged.lineageParameters['evidence'];
@@ -91,21 +133,24 @@ export async function auditOutput(
       const contribution = (m: AggregateParams['measures'][number]): string =>
         m.fn === 'count' ? '__rows' : m.fn === 'count_units' ? '1' : quoteIdent(m.column!);
       await conn.run(
-        `CREATE VIEW __evidence AS SELECT ${p.group_by.map(quoteIdent).join(', ')}, __unit, ${p.measures
+        `CREATE TEMP VIEW __evidence AS SELECT ${p.group_by.map(quoteIdent).join(', ')}, __unit, ${p.measures
           .map((m) => `${contribution(m)} AS ${quoteIdent(m.as)}`)
           .join(', ')} FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`,
       );
-      const earlierReleases = await earlierTableReleases(engine, conn, staged.runId, evidenceHash);
+      const earlier = await earlierTableReleases(engine, conn, staged.runId, evidenceHash, unitKeyOf(staged.lineageParameters));
       return await auditTable(
         conn,
         {
-          ...(earlierReleases.length ? { earlierReleases } : {}),
+          ...(earlier.comparable.length ? { earlierReleases: earlier.comparable } : {}),
+          ...(earlier.incomparable > 0 ? { incomparableEarlierReleases: earlier.incomparable } : {}),
           table: '__output',
           groupBy: p.group_by,
           counts: p.measures.filter((m) => m.fn === 'count' || m.fn === 'count_units').map((m) => m.as),
           measures: p.measures.filter((m) => m.fn === 'sum' || m.fn === 'mean').map((m) => ({ column: m.as, fn: m.fn as 'sum' | 'mean' })),
           evidence: '__evidence',
           unitColumn: '__unit',
+          // The aggregate step writes one row per (cell, unit) (it groups by both).
+          evidenceUnique: true,
           file: { type: staged.format, bytes: staged.bytes, rows: staged.rows, columns },
         },
         thresholds,
@@ -117,7 +162,7 @@ export async function auditOutput(
       const ds = await engine.cp.getDataset(s.params['dataset'] as string);
       if (!ds) continue;
       const view: string = `__raw_${raws.length}`;
-      await conn.run(`CREATE VIEW ${view} AS SELECT * FROM read_parquet(${quoteLiteral(join(engine.dataRoot.root, ds.path))})`);
+      await conn.run(`CREATE TEMP VIEW ${view} AS SELECT * FROM read_parquet(${quoteLiteral(join(engine.dataRoot.root, ds.path))})`);
       raws.push({
         table: view,
         directIdentifiers: ds.columns.filter((c) => c.class === 'direct-identifier').map((c) => c.name),

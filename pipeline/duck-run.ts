@@ -15,9 +15,10 @@ export interface RunWithProgressOptions {
  * Runs one statement, reporting DuckDB's query progress and interrupting it
  * when the run is cancelled. DuckDB's error text can quote data (a value that
  * failed a cast), so it is never passed on: the error keeps only DuckDB's error
- * class (e.g. "Conversion Error") and the statement's role.
+ * class (e.g. "Conversion Error") and the statement's role. Returns the
+ * statement's count when it reports one (COPY's rows written, an INSERT's rows), else 0.
  */
-export async function runWithProgress(conn: DuckDBConnection, sql: string, role: string, options: RunWithProgressOptions = {}): Promise<void> {
+export async function runWithProgress(conn: DuckDBConnection, sql: string, role: string, options: RunWithProgressOptions = {}): Promise<number> {
   let cancelled = false;
   const timer = setInterval(() => {
     void (async () => {
@@ -35,7 +36,10 @@ export async function runWithProgress(conn: DuckDBConnection, sql: string, role:
     })();
   }, options.intervalMs ?? 500);
   try {
-    await conn.run(sql);
+    const result = await conn.run(sql);
+    if (result.columnCount !== 1 || result.columnName(0) !== 'Count') return 0;
+    const rows = await result.getRows();
+    return Number(rows[0]?.[0] ?? 0);
   } catch (e) {
     if (cancelled) throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `${role}: the run was cancelled`);
     throw duckError(e, role);

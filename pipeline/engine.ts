@@ -105,6 +105,8 @@ export async function openControlPlane(options: Pick<EngineOptions, 'dataRoot' |
  * workers share one Engine in one process.
  */
 export class Engine {
+  private readonly closers: Array<() => Promise<void> | void> = [];
+
   private constructor(
     readonly dataRoot: DataRoot,
     readonly store: DomainStore,
@@ -143,8 +145,14 @@ export class Engine {
     return this.cp.db.kind === 'pglite';
   }
 
+  /** Registers something to release when the engine closes (before the queues and the control plane). */
+  onClose(fn: () => Promise<void> | void): void {
+    this.closers.push(fn);
+  }
+
   /** Closes queues, connections and the control plane; stops a private Redis. */
   async close(): Promise<void> {
+    for (const fn of this.closers.splice(0)) await fn();
     await this.flow.close();
     await this.stepsQueue.close();
     await this.releaseQueue.close();

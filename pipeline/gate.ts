@@ -38,6 +38,7 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
   const spec = run.spec as { audit?: { thresholds?: Record<string, unknown> } };
   const thresholds = resolveThresholds(agreement?.auditThresholds, spec.audit?.thresholds);
   for (const out of plan.outputs) {
+    const t0 = performance.now();
     const state = run.steps.find((s) => s.stepId === out.from);
     const step = plan.steps.find((s) => s.id === out.from);
     if (!state?.artifactHash || !step) throw new SluiceError('SLUICE_ERR_INTERNAL', `output ${out.id}: step ${out.from} has no output`);
@@ -64,6 +65,7 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
       hash: staged.hash, zone: 'staging', path: staged.relPath, kind: out.kind, rows, columns: step.columns, runId, stepId: step.id, frozen: true,
       lineage: { inputs: [state.artifactHash], step: 'stage', parameters: { outputId: out.id, format: out.format }, codeVersion: codeVersion() },
     });
+    const tStaged = performance.now();
     let checks: CheckResult[];
     try {
       checks = await auditOutput(engine, plan, {
@@ -75,6 +77,7 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
       // An output the audit cannot assess is blocked, not waved through.
       checks = [{ id: 'D0', name: 'auditable', status: 'fail', summary: e.message, columns: [], metrics: {}, parameters: {} }];
     }
+    const tAudited = performance.now();
     const report = buildReport({
       subject: { kind: out.kind, artifactHash: staged.hash, recipeHash: plan.specHash, runId, outputId: out.id, inputs: [state.artifactHash] },
       thresholds,
@@ -91,7 +94,10 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
     } else {
       outcomeState = report.status === 'fail' ? 'blocked' : 'awaiting-review';
     }
-    log.info('gate.decided', { runId, outputId: out.id, status: report.status, state: outcomeState, artifact: staged.hash.slice(0, 12) });
+    log.info('gate.decided', {
+      runId, outputId: out.id, status: report.status, state: outcomeState, artifact: staged.hash.slice(0, 12),
+      stageMs: Math.round(tStaged - t0), auditMs: Math.round(tAudited - tStaged), ms: Math.round(performance.now() - t0),
+    });
     outcomes.push({ outputId: out.id, artifactHash: staged.hash, reportId, status: report.status, state: outcomeState });
   }
   const states = outcomes.map((o) => o.state);

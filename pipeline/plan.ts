@@ -35,6 +35,11 @@ export interface PlannedStep {
   /** What the step executor needs: names and settings, never data values. */
   params: Record<string, unknown>;
   columns: PlannedColumn[];
+  /**
+   * Set when the step runs inside the job of a later step (see {@link fuseRowLevelSteps}):
+   * the id of that step. Its output is never written; the later step reads it as SQL.
+   */
+  fusedInto?: string;
 }
 
 /** A planned job. */
@@ -57,6 +62,8 @@ export interface PlanContext {
   user?: { id: string; organization: string };
   /** ISO date (YYYY-MM-DD) the agreement's term is checked on, and the reference date for age bands; default today (UTC). */
   today?: string;
+  /** Fuse chains of row-level steps into one job (default true); see {@link fuseRowLevelSteps}. */
+  fuse?: boolean;
 }
 
 /** JSON with object keys sorted at every level (undefined members dropped): stable input for hashing. */
@@ -357,13 +364,44 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
   if (policy.length > 0) throwIssues('SLUICE_ERR_SPEC_SCOPE', [...policy, ...invalid]);
   if (invalid.length > 0) throwIssues('SLUICE_ERR_SPEC_INVALID', invalid);
 
+  const plannedOutputs = spec.outputs.map((o) => ({ id: o.id, from: o.from, kind: o.kind, format: o.kind === 'model' ? ('json' as const) : o.format }));
+  if (ctx.fuse !== false) fuseRowLevelSteps(planned, plannedOutputs);
   return {
     specName: spec.name,
     specHash: createHash('sha256').update(canonicalJson(spec)).digest('hex'),
     agreementId: agreement.id,
     steps: planned,
-    outputs: spec.outputs.map((o) => ({ id: o.id, from: o.from, kind: o.kind, format: o.kind === 'model' ? ('json' as const) : o.format })),
+    outputs: plannedOutputs,
   };
+}
+
+/** Steps whose whole output is one SQL SELECT over their input, with nothing to report that needs the rows. */
+const FUSABLE = new Set<StepKind>(['extract', 'desensitize']);
+/** Steps that can read an input as SQL instead of as a file. */
+const FUSING = new Set<StepKind>(['desensitize', 'aggregate']);
+
+/**
+ * Operator fusion, as a query engine pipelines operators: an extract or
+ * desensitize step whose output only one desensitize or aggregate step reads,
+ * and which is no output, is compiled into that step's statement instead of
+ * being written to work/ and read back. A chain extract → desensitize →
+ * aggregate becomes one job and one DuckDB statement; the untreated rows still
+ * never exist outside raw/ (the treatments are in the same statement, as in
+ * extract alone). Sets `fusedInto` to the id of the step whose job runs it.
+ */
+export function fuseRowLevelSteps(steps: PlannedStep[], outputs: readonly { from: string }[]): void {
+  const readers = new Map<string, PlannedStep[]>();
+  for (const s of steps) for (const n of s.needs) readers.set(n, [...(readers.get(n) ?? []), s]);
+  const published = new Set(outputs.map((o) => o.from));
+  // Reverse topological order: a reader's own fusion is settled before its input's.
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const s = steps[i]!;
+    const r = readers.get(s.id) ?? [];
+    if (!FUSABLE.has(s.kind) || published.has(s.id) || r.length !== 1) continue;
+    const reader = r[0]!;
+    if (!FUSING.has(reader.kind) || reader.needs.length !== 1) continue;
+    s.fusedInto = reader.fusedInto ?? reader.id;
+  }
 }
 
 // ------------------------------------------------------------------ SQL labels
@@ -571,7 +609,8 @@ export function formatPlan(plan: Plan): string {
   lines.push('steps:');
   plan.steps.forEach((s, n) => {
     const needs = s.needs.length > 0 ? ` ← ${s.needs.join(', ')}` : '';
-    lines.push(`  ${n + 1}. ${s.id} [${s.kind}]${needs}  ${summarizeParams(s)}`);
+    const fused = s.fusedInto ? `  (runs inside step ${s.fusedInto}'s job; not written)` : '';
+    lines.push(`  ${n + 1}. ${s.id} [${s.kind}]${needs}  ${summarizeParams(s)}${fused}`);
     const w = Math.max(4, ...s.columns.map((c) => c.name.length));
     const t = Math.max(4, ...s.columns.map((c) => c.type.length));
     for (const c of s.columns) {

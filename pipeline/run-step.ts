@@ -9,6 +9,8 @@ import { codeVersion } from './engine.js';
 import type { Plan, PlannedColumn, PlannedStep } from './plan.js';
 import { EXECUTORS } from './steps/index.js';
 import type { StepContext, StepInput } from './steps/step-context.js';
+import { compileExtract } from './steps/extract.js';
+import { compileDesensitizeStep } from './steps/desensitize.js';
 
 /** What the runner reports for one step. */
 export interface StepRunResult {
@@ -54,6 +56,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     log.info('step.skipped', { runId, stepId, reason: 'output-present' });
     return { skipped: true, artifactHash: state.artifactHash, rows: state.rows ?? 0 };
   }
+  if (planned.fusedInto) throw new SluiceError('SLUICE_ERR_INTERNAL', `run ${runId}: step ${stepId} runs inside step ${planned.fusedInto}, not on its own`);
   const executor = EXECUTORS[planned.kind];
   if (!executor) throw new SluiceError('SLUICE_ERR_SPEC_INVALID', `step ${stepId}: unknown kind ${planned.kind}`);
   if (run.status === 'queued') await engine.cp.setRunStatus(runId, 'running');
@@ -64,23 +67,54 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   if (!agreement || agreement.status !== 'active') {
     throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `run ${runId}: agreement ${run.agreementId} is not active`);
   }
+  const tokenKey = deriveAgreementKey(engine.store.secret('tokenization'), agreement.id);
+  const asOf = new Date(run.createdAt).toISOString().slice(0, 10);
+  const fused = plan.steps.filter((s) => s.fusedInto === stepId);
+  const fusedFacts: { step: string; kind: string; facts: Record<string, unknown> }[] = [];
+  /** Resolves a registered dataset and its raw file for an extract. */
+  const rawOf = async (step: PlannedStep) => {
+    const name = step.params['dataset'] as string;
+    const ds = await engine.cp.getDataset(name);
+    if (!ds) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `step ${step.id}: dataset ${name} is not registered`);
+    const path = join(engine.dataRoot.root, ds.path);
+    if (!existsSync(path)) throw new SluiceError('SLUICE_ERR_STORE_CORRUPT', `dataset ${name}: its raw file is missing`);
+    return { ds, path };
+  };
+  /** The input a step reads from `need`: the file it wrote, or, when it is fused into this job, its SELECT. */
+  const inputFrom = async (need: string): Promise<StepInput> => {
+    const depPlan = plan.steps.find((s) => s.id === need);
+    if (!depPlan) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${stepId}: input ${need} is not in the plan`);
+    if (depPlan.fusedInto === stepId) {
+      let compiled;
+      let hash: string;
+      if (depPlan.kind === 'extract') {
+        const { ds, path } = await rawOf(depPlan);
+        compiled = compileExtract({ step: depPlan, agreement, tokenKey, asOf, dataset: ds, rawPath: path });
+        hash = ds.artifactHash;
+      } else if (depPlan.kind === 'desensitize') {
+        const inner = await inputFrom(depPlan.needs[0]!);
+        compiled = compileDesensitizeStep({ step: depPlan, tokenKey, asOf, input: inner });
+        hash = inner.hash;
+      } else {
+        throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${need}: a ${depPlan.kind} step cannot be fused`);
+      }
+      fusedFacts.push({ step: depPlan.id, kind: depPlan.kind, facts: compiled.facts });
+      return { name: need, path: '', hash, columns: depPlan.columns, sql: compiled.sql };
+    }
+    const dep = run.steps.find((s) => s.stepId === need);
+    if (!dep?.artifactHash) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${stepId}: input ${need} has no output yet`);
+    return { name: need, path: engine.store.pathOf('work', dep.artifactHash), hash: dep.artifactHash, columns: depPlan.columns };
+  };
   const inputs: StepInput[] = [];
   let dataset;
   if (planned.kind === 'extract') {
-    const name = planned.params['dataset'] as string;
-    dataset = (await engine.cp.getDataset(name)) ?? undefined;
-    if (!dataset) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `step ${stepId}: dataset ${name} is not registered`);
-    const path = join(engine.dataRoot.root, dataset.path);
-    if (!existsSync(path)) throw new SluiceError('SLUICE_ERR_STORE_CORRUPT', `dataset ${name}: its raw file is missing`);
-    inputs.push({ name: planned.params['input'] as string, path, hash: dataset.artifactHash, columns: planned.columns });
+    const raw = await rawOf(planned);
+    dataset = raw.ds;
+    inputs.push({ name: planned.params['input'] as string, path: raw.path, hash: raw.ds.artifactHash, columns: planned.columns });
   } else {
-    for (const need of planned.needs) {
-      const dep = run.steps.find((s) => s.stepId === need);
-      const depPlan = plan.steps.find((s) => s.id === need) as PlannedStep | undefined;
-      if (!dep?.artifactHash || !depPlan) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${stepId}: input ${need} has no output yet`);
-      inputs.push({ name: need, path: engine.store.pathOf('work', dep.artifactHash), hash: dep.artifactHash, columns: depPlan.columns });
-    }
+    for (const need of planned.needs) inputs.push(await inputFrom(need));
   }
+  for (const f of fused) await engine.cp.updateStep(runId, f.id, { status: 'running', progress: 0, attemptsIncrement: 1 });
   const unitColumn = planned.kind === 'extract' ? null : await findUnitColumn(engine, inputs[0]?.columns ?? []);
   const outPath = engine.store.tmpPath(planned.kind === 'train' ? 'json' : 'parquet');
   const evidencePath = engine.store.tmpPath('parquet');
@@ -96,8 +130,8 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     outPath,
     evidencePath,
     tempDir,
-    tokenKey: deriveAgreementKey(engine.store.secret('tokenization'), agreement.id),
-    asOf: new Date(run.createdAt).toISOString().slice(0, 10),
+    tokenKey,
+    asOf,
     onProgress: (f) => {
       // Coarse steps (5%) keep control-plane writes and Redis events few.
       if (f - lastReported < 0.05 && f < 1) return;
@@ -132,10 +166,20 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
       lineage: {
         inputs: inputs.map((i) => i.hash),
         step: planned.kind,
-        parameters: { ...planned.params, ...(evidenceHash ? { evidence: evidenceHash } : {}), ...(outcome.removed ? { removed: outcome.removed } : {}), ...(outcome.facts ? { facts: outcome.facts } : {}) },
+        parameters: {
+          ...planned.params,
+          ...(evidenceHash ? { evidence: evidenceHash } : {}),
+          ...(outcome.removed ? { removed: outcome.removed } : {}),
+          ...(outcome.facts ? { facts: outcome.facts } : {}),
+          // The steps computed inside this one's statement, in order from the raw input: the lineage stays complete.
+          ...(fusedFacts.length > 0 ? { fused: fusedFacts } : {}),
+        },
         codeVersion: codeVersion(),
       },
     });
+    for (const f of fused) {
+      await engine.cp.updateStep(runId, f.id, { status: 'done', progress: 1, ...(outcome.inputRows !== undefined ? { rows: outcome.inputRows } : {}) });
+    }
     await engine.cp.updateStep(runId, stepId, { status: 'done', progress: 1, artifactHash: out.hash, rows: outcome.rows });
     await progress(1);
     log.info('step.done', { runId, stepId, kind: planned.kind, rows: outcome.rows, ms: Math.round(performance.now() - t0), artifact: out.hash.slice(0, 12), ...(outcome.removed ? { removed: JSON.stringify(outcome.removed) } : {}) });

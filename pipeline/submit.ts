@@ -37,6 +37,7 @@ export async function planSpec(engine: Engine, specText: string, user: User): Pr
     datasets,
     ...(user.role === 'operator' ? { user: { id: user.id, organization: user.organization } } : {}),
     today: new Date().toISOString().slice(0, 10),
+    fuse: process.env['SLUICE_FUSE_STEPS'] !== '0',
   });
 }
 
@@ -44,7 +45,9 @@ export async function planSpec(engine: Engine, specText: string, user: User): Pr
  * Submits a spec: plans it, records the run and its steps, and enqueues the run
  * as a BullMQ flow. The flow is a chain in topological order with the gate on
  * top: a parent runs only after its child, and every child fails its parent on
- * failure, so a failed step fails the run instead of leaving it waiting.
+ * failure, so a failed step fails the run instead of leaving it waiting. Steps
+ * fused into a later step (`fusedInto`) get no job; their state is kept by the
+ * job that runs them.
  */
 export async function submitRun(engine: Engine, specText: string, user: User): Promise<{ runId: string; plan: Plan }> {
   const spec = parseSpec(specText);
@@ -61,7 +64,8 @@ export async function submitRun(engine: Engine, specText: string, user: User): P
     steps: plan.steps.map((s) => ({ stepId: s.id, kind: s.kind })),
   });
   let node: FlowJob | undefined;
-  for (const s of plan.steps) {
+  // A fused step has no job of its own: the step it is fused into runs it.
+  for (const s of plan.steps.filter((x) => !x.fusedInto)) {
     const data = checkJobData(StepJobDataSchema, { runId, stepId: s.id });
     node = {
       name: s.kind,

@@ -33,9 +33,14 @@ export function stepProcessor(engine: Engine) {
       const final = !err.retryable || job.attemptsMade + 1 >= attempts;
       log.warn('step.failed', { runId: data.runId, stepId: data.stepId ?? 'gate', code: err.code, attempt: job.attemptsMade + 1, final });
       if (data.stepId) {
-        await engine.cp
-          .updateStep(data.runId, data.stepId, { status: final ? (err.code === 'SLUICE_ERR_RUN_CANCELLED' ? 'cancelled' : 'failed') : 'waiting', errorCode: err.code, errorMessage: err.message })
-          .catch(() => undefined);
+        // The steps fused into this job share its fate.
+        const plan = (await engine.cp.getRun(data.runId).catch(() => null))?.plan as { steps?: { id: string; fusedInto?: string }[] } | undefined;
+        const ids = [data.stepId, ...(plan?.steps ?? []).filter((s) => s.fusedInto === data.stepId).map((s) => s.id)];
+        for (const id of ids) {
+          await engine.cp
+            .updateStep(data.runId, id, { status: final ? (err.code === 'SLUICE_ERR_RUN_CANCELLED' ? 'cancelled' : 'failed') : 'waiting', errorCode: err.code, errorMessage: err.message })
+            .catch(() => undefined);
+        }
       }
       if (final) {
         await engine.cp.setRunStatus(data.runId, 'failed', { errorCode: err.code, errorMessage: err.message }).catch(() => undefined);

@@ -1,7 +1,8 @@
 import { SluiceError } from '../../lib/errors.js';
-import { quoteIdent } from '../../lib/duck.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryRows, quoteIdent } from '../../lib/duck.js';
 import { runWithProgress } from '../duck-run.js';
-import { copyToParquet, openStepDuck, parquet } from './duck-step.js';
+import { copyToParquet, openStepDuck, parquet, relationOf } from './duck-step.js';
 import type { StepExecutor } from './step-context.js';
 
 /** One measure of an aggregate step. */
@@ -10,6 +11,21 @@ export interface AggregateMeasure {
   fn: 'count' | 'count_units' | 'sum' | 'mean';
   column?: string;
   as: string;
+}
+
+/** The evidence's unit key: NULL stays NULL (A5 counts rows without a unit), anything else its 64-bit hash. */
+export function unitKeySql(expr: string): string {
+  return `CASE WHEN ${expr} IS NULL THEN NULL ELSE hash(${expr}) END`;
+}
+
+/**
+ * Names the unit-key function of an evidence file: the scheme and the key DuckDB
+ * gives a fixed canary string. Evidence written under another name (a DuckDB
+ * upgrade that changed hash()) cannot be joined with this evidence by unit.
+ */
+export async function unitKeyScheme(conn: DuckDBConnection): Promise<string> {
+  const [row] = await queryRows<{ k: bigint }>(conn, `SELECT hash('sluice/unit-key/v1') AS k`);
+  return `duckdb-hash:${String(row?.k)}`;
 }
 
 /** Parameters of an aggregate step (validated by the spec schema). */
@@ -24,9 +40,12 @@ export interface AggregateParams {
 
 /**
  * `aggregate`: group-by counts and sums. It first writes the evidence the audit
- * needs — each unit's contribution to each cell — and then the published table
- * from that evidence, so contributions are counted per person or entity, not
- * per row. The evidence stays in work/ and is never released.
+ * needs — each unit's contribution to each cell, one row per (cell, unit) —
+ * and then the published table from that evidence, so contributions are
+ * counted per person or entity, not per row. The evidence stays in work/ and
+ * is never released. Without suppression the evidence streams from the input
+ * (a file, or the fused SELECT of the steps before) straight into its file,
+ * and the table is computed from that file, which is a fraction of the input.
  */
 export const aggregate: StepExecutor = async (ctx) => {
   const input = ctx.inputs[0]!;
@@ -37,11 +56,15 @@ export const aggregate: StepExecutor = async (ctx) => {
   }
   const g = p.group_by.map(quoteIdent);
   const gList = g.join(', ');
+  const gKeys = g.length > 0 ? `${gList}, ` : '';
   const sums = p.measures.filter((m) => m.fn === 'sum' || m.fn === 'mean');
   const sumCols = [...new Set(sums.map((m) => m.column!))];
-  const evidenceSql = `SELECT ${gList}, ${quoteIdent(unit)} AS __unit, count(*) AS __rows${sumCols
+  // The unit enters the evidence as a 64-bit key, not as its (tokenized) text: a quarter of the bytes to
+  // write, hash and audit. DuckDB's hash() is stable within a DuckDB version; the key's scheme is recorded
+  // (UNIT_KEY_SCHEME plus a canary) so the audit never compares keys made by two different hash functions.
+  const evidenceSql = `SELECT ${gKeys}${unitKeySql(quoteIdent(unit))} AS __unit, count(*) AS __rows${sumCols
     .map((c) => `, sum(${quoteIdent(c)}) AS ${quoteIdent(c)}`)
-    .join('')} FROM ${parquet(input.path)} GROUP BY ALL`;
+    .join('')} FROM ${relationOf(input)} GROUP BY ALL`;
   const base = Math.max(1, Math.floor(p.round ?? 5));
   const roundExpr = (e: string) => (base === 1 ? e : `CAST(round((${e}) / ${base}.0) * ${base} AS BIGINT)`);
   const measureExpr = (m: AggregateMeasure): string => {
@@ -57,36 +80,36 @@ export const aggregate: StepExecutor = async (ctx) => {
     }
   };
   const measure = (m: AggregateMeasure): string => `${measureExpr(m)} AS ${quoteIdent(m.as)}`;
+  const groupClause = g.length > 0 ? ` GROUP BY ${gList} ORDER BY ${gList}` : '';
   const t = p.suppress_below ? Math.floor(p.suppress_below) : 0;
+  const role = `step ${ctx.step.id} (aggregate)`;
   const duck = await openStepDuck(ctx);
   try {
-    const role = `step ${ctx.step.id} (aggregate)`;
+    if (t === 0) {
+      await copyToParquet(duck, evidenceSql, ctx.evidencePath, ctx, role, (f) => f * 0.95);
+      const evidence = parquet(ctx.evidencePath);
+      const [totals] = await queryRows<{ n: bigint | null }>(duck.conn, `SELECT sum(__rows) AS n FROM ${evidence}`);
+      const rows = await copyToParquet(duck, `SELECT ${gKeys}${p.measures.map(measure).join(', ')} FROM ${evidence}${groupClause}`, ctx.outPath, ctx, role, () => 1);
+      return { rows, evidence: true, facts: { roundBase: base, unitKey: await unitKeyScheme(duck.conn) }, inputRows: Number(totals?.n ?? 0) };
+    }
     await runWithProgress(duck.conn, `CREATE TEMP TABLE __evidence AS ${evidenceSql}`, role, {
       onProgress: (f) => ctx.onProgress(f * 0.8),
       isCancelled: () => ctx.isCancelled(),
     });
-    let removed: Record<string, number> | undefined;
-    if (t > 0) {
-      const r = await duck.conn.runAndReadAll(
-        `SELECT count(*) AS cells, coalesce(sum(n), 0) AS units FROM (SELECT count(*) AS n FROM __evidence GROUP BY ${gList} HAVING count(*) < ${t})`,
-      );
-      const row = r.getRows()[0];
-      removed = { cells: Number(row?.[0] ?? 0), units: Number(row?.[1] ?? 0) };
-      // The evidence describes exactly the published cells, so the audit sees what is released.
-      await duck.conn.run(`CREATE TEMP TABLE __kept AS SELECT * FROM __evidence QUALIFY count(*) OVER (PARTITION BY ${gList}) >= ${t}`);
-    }
-    const kept = t > 0 ? '__kept' : '__evidence';
-    await copyToParquet(duck, `SELECT * FROM ${kept}`, ctx.evidencePath, ctx, role);
+    const r = await duck.conn.runAndReadAll(
+      `SELECT count(*) AS cells, coalesce(sum(n), 0) AS units FROM (SELECT count(*) AS n FROM __evidence${g.length > 0 ? ` GROUP BY ${gList}` : ''} HAVING count(*) < ${t})`,
+    );
+    const row = r.getRows()[0];
+    const removed = { cells: Number(row?.[0] ?? 0), units: Number(row?.[1] ?? 0) };
+    const [totals] = await queryRows<{ n: bigint | null }>(duck.conn, `SELECT sum(__rows) AS n FROM __evidence`);
+    // The evidence describes exactly the published cells, so the audit sees what is released.
+    await copyToParquet(duck, `SELECT * FROM __evidence QUALIFY count(*) OVER (${g.length > 0 ? `PARTITION BY ${gList}` : ''}) >= ${t}`, ctx.evidencePath, ctx, role, (f) => 0.8 + f * 0.15);
     // A suppressed cell is published with NULL measures rather than left out:
     // an absent cell reads as a zero, and a zero next to a populated cell
     // discloses that everyone in the row is in that one category.
-    const measures = p.measures.map(measure).join(', ');
-    const tableSql =
-      t > 0
-        ? `SELECT ${gList}, ${p.measures.map((m) => `CASE WHEN count(*) >= ${t} THEN ${measureExpr(m)} END AS ${quoteIdent(m.as)}`).join(', ')} FROM __evidence GROUP BY ${gList} ORDER BY ${gList}`
-        : `SELECT ${gList}, ${measures} FROM ${kept} GROUP BY ${gList} ORDER BY ${gList}`;
-    const rows = await copyToParquet(duck, tableSql, ctx.outPath, ctx, role);
-    return { rows, evidence: true, ...(removed ? { removed } : {}), facts: { roundBase: base } };
+    const tableSql = `SELECT ${gKeys}${p.measures.map((m) => `CASE WHEN count(*) >= ${t} THEN ${measureExpr(m)} END AS ${quoteIdent(m.as)}`).join(', ')} FROM __evidence${groupClause}`;
+    const rows = await copyToParquet(duck, tableSql, ctx.outPath, ctx, role, () => 1);
+    return { rows, evidence: true, removed, facts: { roundBase: base, unitKey: await unitKeyScheme(duck.conn) }, inputRows: Number(totals?.n ?? 0) };
   } finally {
     duck.close();
   }

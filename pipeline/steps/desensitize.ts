@@ -1,22 +1,27 @@
 import { compileDesensitize } from '../../transforms/desensitize.js';
 import type { ColumnTreatment } from '../../transforms/treatment-schema.js';
-import { copyToParquet, openStepDuck, parquet } from './duck-step.js';
-import type { StepExecutor } from './step-context.js';
+import { copyToParquet, openStepDuck, relationOf } from './duck-step.js';
+import type { CompiledRelation, StepContext, StepExecutor, StepInput } from './step-context.js';
+
+/** The SELECT of a desensitize step: the operator's per-column treatments over its input (a file or a fused SELECT). */
+export function compileDesensitizeStep(src: Pick<StepContext, 'step' | 'tokenKey' | 'asOf'> & { input: StepInput }): CompiledRelation {
+  const treatments = src.step.params['columns'] as Record<string, ColumnTreatment>;
+  const seed = (src.step.params['seed'] as number | undefined) ?? 0;
+  const compiled = compileDesensitize(
+    { sourceSql: `SELECT * FROM ${relationOf(src.input)}`, columns: src.input.columns.map((c) => ({ name: c.name, type: c.type })) },
+    treatments,
+    { key: src.tokenKey, seed, asOf: src.asOf },
+  );
+  return { sql: compiled.sql, facts: { dropped: compiled.dropped } };
+}
 
 /** `desensitize`: the operator's per-column treatments over a step's output, compiled to one DuckDB statement. */
 export const desensitize: StepExecutor = async (ctx) => {
-  const input = ctx.inputs[0]!;
-  const treatments = ctx.step.params['columns'] as Record<string, ColumnTreatment>;
-  const seed = (ctx.step.params['seed'] as number | undefined) ?? 0;
-  const compiled = compileDesensitize(
-    { sourceSql: `SELECT * FROM ${parquet(input.path)}`, columns: input.columns.map((c) => ({ name: c.name, type: c.type })) },
-    treatments,
-    { key: ctx.tokenKey, seed, asOf: ctx.asOf },
-  );
+  const compiled = compileDesensitizeStep({ ...ctx, input: ctx.inputs[0]! });
   const duck = await openStepDuck(ctx);
   try {
     const rows = await copyToParquet(duck, compiled.sql, ctx.outPath, ctx, `step ${ctx.step.id} (desensitize)`);
-    return { rows, evidence: false, facts: { dropped: compiled.dropped } };
+    return { rows, evidence: false, facts: compiled.facts };
   } finally {
     duck.close();
   }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { openDuck, queryRows, quoteLiteral, type Duck } from '../../lib/duck.js';
+import { openDuck, quoteLiteral, type Duck } from '../../lib/duck.js';
 import { runWithProgress } from '../duck-run.js';
-import type { StepContext } from './step-context.js';
+import type { StepContext, StepInput } from './step-context.js';
 
 /** DuckDB settings for step executors: memory cap and spill folder from the environment. */
 export async function openStepDuck(ctx: Pick<StepContext, 'tempDir'>): Promise<Duck> {
@@ -19,12 +19,25 @@ export function parquet(path: string): string {
   return `read_parquet(${quoteLiteral(path)})`;
 }
 
-/** Writes the result of `select` to `outPath` as Parquet, with progress and cancellation; returns its row count. */
-export async function copyToParquet(duck: Duck, select: string, outPath: string, ctx: StepContext, role: string): Promise<number> {
-  await runWithProgress(duck.conn, `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`, role, {
-    onProgress: (f) => ctx.onProgress(f),
+/** An input as a relation: its fused SELECT as a subquery, or its Parquet file. */
+export function relationOf(input: StepInput): string {
+  return input.sql !== undefined ? `(${input.sql})` : parquet(input.path);
+}
+
+/**
+ * Writes the result of `select` to `outPath` as Parquet, with progress and
+ * cancellation; returns its row count (COPY's own count: the file is not read back).
+ */
+export async function copyToParquet(
+  duck: Duck,
+  select: string,
+  outPath: string,
+  ctx: Pick<StepContext, 'onProgress' | 'isCancelled'>,
+  role: string,
+  progress: (f: number) => number = (f) => f,
+): Promise<number> {
+  return runWithProgress(duck.conn, `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`, role, {
+    onProgress: (f) => ctx.onProgress(progress(f)),
     isCancelled: () => ctx.isCancelled(),
   });
-  const rows = await queryRows<{ n: bigint }>(duck.conn, `SELECT count(*) AS n FROM ${parquet(outPath)}`);
-  return Number(rows[0]?.n ?? 0);
 }

@@ -5,9 +5,19 @@ import type { PlannedColumn, PlannedStep } from '../plan.js';
 export interface StepInput {
   /** The name the step's SQL sees (the producing step's id, or the spec input's name for extract). */
   name: string;
+  /** The Parquet file; empty when the input is a fused step's `sql`. */
   path: string;
+  /** The file's hash; for a fused input, the hash of the file its chain starts from. */
   hash: string;
   columns: PlannedColumn[];
+  /** A fused input: the SELECT that computes it (it may embed key material: never log or store it). */
+  sql?: string;
+}
+
+/** What compiling a row-level step to SQL gives: its SELECT and value-free facts for the lineage. */
+export interface CompiledRelation {
+  sql: string;
+  facts: Record<string, unknown>;
 }
 
 /** Everything a step executor needs; no queue, no HTTP. */
@@ -45,6 +55,8 @@ export interface StepOutcome {
   ext?: 'parquet' | 'json';
   /** Small, value-free facts for the lineage record (e.g. chosen generalization levels). */
   facts?: Record<string, unknown>;
+  /** Rows the step read (known to an aggregate): the row count of steps fused into it. */
+  inputRows?: number;
 }
 
 /** A step executor. */

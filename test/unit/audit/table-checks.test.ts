@@ -369,6 +369,34 @@ describe('A9 differencing', () => {
     expect(byId(await auditTable(duck.conn, await populations(10), T0), 'A9').status).toBe('pass');
   });
 
+  it('recognizes the same cells of the same units (a job run again) and still catches one unit swapped between cells', async () => {
+    const same = byId(await auditTable(duck.conn, { ...(await populations(0)), evidenceUnique: true }, T0), 'A9');
+    expect(same.status).toBe('pass');
+    expect(same.metrics['identicalEarlierReleases']).toBe(1);
+    // Same counts per cell, but two people trade areas: the fingerprint differs and the comparison runs in full.
+    const swapped = await populations(0, ` UNION ALL SELECT 'area-1', 'P0' UNION ALL SELECT 'area-0', 'P1'`);
+    await duck.conn.run(`DELETE FROM ${swapped.evidence} WHERE pid IN ('P0', 'P1') AND rowid IN (SELECT min(rowid) FROM ${swapped.evidence} WHERE pid IN ('P0', 'P1') GROUP BY pid)`);
+    const r = byId(await auditTable(duck.conn, { ...swapped, evidenceUnique: true }, T0), 'A9');
+    expect(r.metrics['identicalEarlierReleases']).toBe(0);
+    expect(r.metrics['earlierReleasesCompared']).toBe(1);
+  });
+
+  it('asks for review when an earlier release cannot be compared unit by unit', async () => {
+    const input = await populations(10);
+    expect(byId(await auditTable(duck.conn, input, T0), 'A9').status).toBe('pass');
+    const r = byId(await auditTable(duck.conn, { ...input, incomparableEarlierReleases: 1 }, T0), 'A9');
+    expect(r.status).toBe('review');
+    expect(r.summary).toMatch(/1 earlier release could not be compared/);
+    expect(r.metrics['incomparableEarlierReleases']).toBe(1);
+  });
+
+  it('reads unique evidence without regrouping and gets the same results as regrouping it', async () => {
+    const input = await populations(3);
+    const a = await auditTable(duck.conn, input, T0);
+    const b = await auditTable(duck.conn, { ...input, evidenceUnique: true }, T0);
+    expect(b.map((x) => [x.id, x.status, x.metrics])).toEqual(a.map((x) => [x.id, x.status, x.metrics]));
+  });
+
   it('ignores an earlier release that shares no group-by column', async () => {
     const input = await populations(3);
     const r = byId(await auditTable(duck.conn, { ...input, earlierReleases: [{ table: 'x', groupBy: ['pid'], evidence: input.earlierReleases![0]!.evidence }] }, T0), 'A9');

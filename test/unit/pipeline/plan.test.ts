@@ -156,3 +156,67 @@ outputs:
     expect(canonicalJson({ b: 1, a: [2, { d: 3, c: undefined }] })).toBe('{"a":[2,{"d":3}],"b":1}');
   });
 });
+
+describe('fusing row-level steps into the step that reads them', () => {
+  const spec = (steps: string, outputs: string): JobSpec =>
+    parseSpec(`version: 1
+name: fusion
+agreement: AGR-2026-001
+inputs:
+  people: { dataset: population, columns: [id_number, sex, birth_date, area_code] }
+steps:
+${steps}
+outputs:
+${outputs}
+`);
+  const fusedInto = (plan: Plan) => Object.fromEntries(plan.steps.map((s) => [s.id, s.fusedInto ?? null]));
+
+  it('fuses extract → desensitize → aggregate into the aggregate, and says so in the printed plan', async () => {
+    const plan = await planJob(
+      spec(
+        `  - { id: x, kind: extract, input: people }
+  - { id: d, kind: desensitize, from: x, columns: { birth_date: { treatment: drop } } }
+  - { id: a, kind: aggregate, from: d, group_by: [area_code, sex], measures: [{ fn: count_units, as: persons }] }`,
+        '  - { id: t, from: a, kind: table }',
+      ),
+      ctx(),
+    );
+    expect(fusedInto(plan)).toEqual({ x: 'a', d: 'a', a: null });
+    expect(formatPlan(plan)).toContain("x [extract]  reads input people (dataset population)  (runs inside step a's job; not written)");
+  });
+
+  it('keeps a step that is an output, feeds two steps, or feeds a step that cannot read SQL (negative controls)', async () => {
+    const plan = await planJob(
+      spec(
+        `  - { id: x, kind: extract, input: people }
+  - { id: d, kind: desensitize, from: x, columns: { birth_date: { treatment: drop } } }
+  - { id: a, kind: aggregate, from: d, group_by: [area_code], measures: [{ fn: count_units, as: persons }] }
+  - { id: b, kind: aggregate, from: d, group_by: [sex], measures: [{ fn: count_units, as: persons }] }
+  - { id: y, kind: extract, input: people }
+  - { id: s, kind: sample, from: y, fraction: 0.5, seed: 1 }
+  - { id: z, kind: extract, input: people }
+  - { id: c, kind: aggregate, from: z, group_by: [sex], measures: [{ fn: count_units, as: persons }] }`,
+        `  - { id: t1, from: a, kind: table }
+  - { id: t2, from: b, kind: table }
+  - { id: t3, from: s, kind: extract }
+  - { id: t4, from: z, kind: extract }
+  - { id: t5, from: c, kind: table }`,
+      ),
+      ctx(),
+    );
+    // d feeds two aggregates; y feeds a sample (which reports what it left out and so reads a file); z is an output itself.
+    expect(fusedInto(plan)).toEqual({ x: 'd', d: null, a: null, b: null, y: null, s: null, z: null, c: null });
+  });
+
+  it('fuses nothing when fusion is switched off', async () => {
+    const plan = await planJob(
+      spec(
+        `  - { id: x, kind: extract, input: people }
+  - { id: a, kind: aggregate, from: x, group_by: [sex], measures: [{ fn: count_units, as: persons }] }`,
+        '  - { id: t, from: a, kind: table }',
+      ),
+      { ...ctx(), fuse: false },
+    );
+    expect(plan.steps.every((s) => s.fusedInto === undefined)).toBe(true);
+  });
+});
