@@ -86,7 +86,8 @@ export const aggregate: StepExecutor = async (ctx) => {
   const duck = await openStepDuck(ctx);
   try {
     if (t === 0) {
-      await copyToParquet(duck, evidenceSql, ctx.evidencePath, ctx, role, (f) => f * 0.95);
+      // Uncompressed: random 64-bit unit keys do not compress, and the keys of cells are dictionary-encoded anyway.
+      await copyToParquet(duck, evidenceSql, ctx.evidencePath, ctx, role, (f) => f * 0.95, 'uncompressed');
       const evidence = parquet(ctx.evidencePath);
       const [totals] = await queryRows<{ n: bigint | null }>(duck.conn, `SELECT sum(__rows) AS n FROM ${evidence}`);
       const rows = await copyToParquet(duck, `SELECT ${gKeys}${p.measures.map(measure).join(', ')} FROM ${evidence}${groupClause}`, ctx.outPath, ctx, role, () => 1);

@@ -35,8 +35,9 @@ export async function copyToParquet(
   ctx: Pick<StepContext, 'onProgress' | 'isCancelled'>,
   role: string,
   progress: (f: number) => number = (f) => f,
+  compression: 'lz4_raw' | 'uncompressed' = 'lz4_raw',
 ): Promise<number> {
-  return runWithProgress(duck.conn, `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION lz4_raw)`, role, {
+  return runWithProgress(duck.conn, `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION ${compression})`, role, {
     onProgress: (f) => ctx.onProgress(progress(f)),
     isCancelled: () => ctx.isCancelled(),
   });
