@@ -10,7 +10,7 @@ import { loadOrCreateDomainKey, verifyReport } from '../audit/sign.js';
 import { resolveThresholds } from '../audit/thresholds.js';
 import type { Role, User } from '../domain/types.js';
 import type { Engine } from '../pipeline/engine.js';
-import { formatPlan } from '../pipeline/plan.js';
+import { formatPlan, type Plan } from '../pipeline/plan.js';
 import { registerDataset } from '../pipeline/register.js';
 import { submitReview } from '../pipeline/review.js';
 import { cancelRun, planSpec, submitRun } from '../pipeline/submit.js';
@@ -146,7 +146,7 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
     const user = requireRole(req, 'operator');
     const { spec } = parseBody(SpecBody, req.body);
     const { runId, plan } = await submitRun(engine, spec, user);
-    return reply.status(202).send({ runId, steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind })), outputs: plan.outputs });
+    return reply.status(202).send({ runId, steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, fusedInto: s.fusedInto ?? null })), outputs: plan.outputs });
   });
   const loadRun = async (req: FastifyRequest, id: string) => {
     const user = requireRole(req);
@@ -157,7 +157,11 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   const runView = (run: Awaited<ReturnType<typeof engine.cp.getRun>> & object) => ({
     id: run.id, specName: run.specName, agreementId: run.agreementId, status: run.status, submittedBy: run.submittedBy,
     errorCode: run.errorCode ?? null, errorMessage: run.errorMessage ?? null, createdAt: run.createdAt, finishedAt: run.finishedAt ?? null,
-    steps: run.steps.map((s) => ({ id: s.stepId, kind: s.kind, status: s.status, progress: s.progress, rows: s.rows ?? null, artifactHash: s.artifactHash ?? null, errorCode: s.errorCode ?? null, errorMessage: s.errorMessage ?? null })),
+    steps: run.steps.map((s) => {
+      // A step fused into another runs in that step's job and writes no artifact of its own.
+      const fusedInto = (run.plan as Plan).steps?.find((p) => p.id === s.stepId)?.fusedInto ?? null;
+      return { id: s.stepId, kind: s.kind, status: s.status, progress: s.progress, rows: s.rows ?? null, artifactHash: s.artifactHash ?? null, fusedInto, errorCode: s.errorCode ?? null, errorMessage: s.errorMessage ?? null };
+    }),
   });
   app.get('/v1/runs', async (req) => {
     const user = requireRole(req);

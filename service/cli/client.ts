@@ -92,5 +92,5 @@ export interface RunView {
   submittedBy: string;
   errorCode: string | null;
   errorMessage: string | null;
-  steps: { id: string; kind: string; status: string; progress: number; rows: number | null; artifactHash: string | null; errorCode: string | null; errorMessage: string | null }[];
+  steps: { id: string; kind: string; status: string; progress: number; rows: number | null; artifactHash: string | null; fusedInto?: string | null; errorCode: string | null; errorMessage: string | null }[];
 }

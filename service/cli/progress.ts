@@ -21,18 +21,23 @@ export async function followRun(client: SluiceClient, runId: string, out: NodeJS
   let last: RunView | null = null;
   for await (const view of client.events(runId)) {
     last = view;
+    const byId = new Map(view.steps.map((s) => [s.id, s]));
     for (const s of view.steps) {
-      const pct = Math.round((s.status === 'done' || s.status === 'skipped' ? 1 : s.progress) * 100);
+      // A fused step moves with the job it runs in.
+      const host = s.fusedInto ? byId.get(s.fusedInto) : undefined;
+      const progress = host && s.status === 'running' ? host.progress : s.progress;
+      const pct = Math.round((s.status === 'done' || s.status === 'skipped' ? 1 : progress) * 100);
       const label = `${s.id} (${s.kind})`.padEnd(28);
+      const status = s.fusedInto ? `${s.status} (in ${s.fusedInto})` : s.status;
       if (multi) {
         let bar = bars.get(s.id);
         if (!bar) {
-          bar = multi.create(100, 0, { step: label, status: s.status });
+          bar = multi.create(100, 0, { step: label, status });
           bars.set(s.id, bar);
         }
-        bar.update(pct, { step: label, status: s.status });
+        bar.update(pct, { step: label, status });
       } else {
-        const line = `  ${label} ${String(pct).padStart(3)}% ${s.status}`;
+        const line = `  ${label} ${String(pct).padStart(3)}% ${status}`;
         if (lastLine.get(s.id) !== line) {
           out.write(line + '\n');
           lastLine.set(s.id, line);
