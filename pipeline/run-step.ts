@@ -137,7 +137,8 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
       if (f - lastReported < 0.05 && f < 1) return;
       lastReported = f;
       void Promise.resolve(progress(f)).catch(() => undefined);
-      void engine.cp.updateStep(runId, stepId, { progress: f }).catch(() => undefined);
+      // The steps fused into this one advance with it.
+      for (const id of [stepId, ...fused.map((x) => x.id)]) void engine.cp.updateStep(runId, id, { progress: f }).catch(() => undefined);
     },
     isCancelled: async () => (await engine.cp.getRun(runId))?.status === 'cancelled',
   };
