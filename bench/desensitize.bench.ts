@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { openDuck, queryRows } from '../lib/duck.js';
-import { peakRssMiB, type BenchCase, type BenchSuite } from './harness.js';
+import { median, peakRssMiB, type BenchCase, type BenchSuite } from './harness.js';
 import { compileDesensitize } from '../transforms/desensitize.js';
 
 const MEMORY_LIMIT = '1GB';
@@ -113,11 +113,6 @@ const suite: BenchSuite = {
         base.push(await copy(baseline, `base-${i}.parquet`));
         comp.push(await copy(compiled, `compiled-${i}.parquet`));
       }
-      const median = (xs: number[]): number => {
-        const s = [...xs].sort((a, b) => a - b);
-        const m = Math.floor(s.length / 2);
-        return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-      };
       const baseMs = median(base);
       const compMs = median(comp);
       const ratio = compMs / baseMs;

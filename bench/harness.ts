@@ -36,6 +36,13 @@ export interface BenchSuite {
   run(options: BenchOptions): Promise<BenchCase[]>;
 }
 
+/** The median of a non-empty list (the mean of the two middle values for an even count). */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** Times `fn` `iterations` times after `warmup` runs; returns the median and all samples in ms. */
 export async function timeMedian(
   fn: () => unknown | Promise<unknown>,
@@ -50,10 +57,7 @@ export async function timeMedian(
     await fn();
     samples.push(performance.now() - t0);
   }
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const medianMs = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { medianMs, samplesMs: samples };
+  return { medianMs: median(samples), samplesMs: samples };
 }
 
 /** Peak resident set size of this process so far, in MiB. */

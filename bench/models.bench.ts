@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BenchCase, BenchSuite } from './harness.js';
-import { timeMedian } from './harness.js';
+import { median, timeMedian } from './harness.js';
 import type { Dataset } from '../models/dataset.js';
 import { SeededRandom, trainTestSplit } from '../models/dataset.js';
 import { adultDataset } from '../models/load-adult.js';
@@ -132,11 +132,6 @@ function accuracy(m: TrainedModel, ds: Dataset): number {
   return ok / ds.n;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const LOAD_NOTE = 'shared 2-core machine under load from other engineers; absolute times are inflated, ratios within one run are what to read';
 

@@ -9,7 +9,7 @@ import { ADULT_DIR } from '../lib/shared-data.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { BenchCase, BenchSuite } from './harness.js';
-import { timeMedian } from './harness.js';
+import { median, timeMedian } from './harness.js';
 import { closeMondrianPool, mondrian } from '../transforms/mondrian.js';
 import type { MondrianInput } from '../transforms/mondrian.js';
 import { leafOrder, parseArxHierarchy } from '../transforms/hierarchy.js';
@@ -67,11 +67,6 @@ function adult(): MondrianInput {
   };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const suite: BenchSuite = {
   name: 'mondrian',

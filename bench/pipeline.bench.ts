@@ -13,13 +13,8 @@ import { compileDesensitize } from '../transforms/desensitize.js';
 import { deriveAgreementKey } from '../transforms/tokenize.js';
 import { startWorkers } from '../workers/start-workers.js';
 import type { User } from '../domain/types.js';
-import { timeMedian, type BenchCase, type BenchSuite } from './harness.js';
+import { median, timeMedian, type BenchCase, type BenchSuite } from './harness.js';
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const SETTLED = new Set(['released', 'blocked', 'failed', 'cancelled', 'awaiting-review']);
 
