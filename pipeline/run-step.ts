@@ -70,7 +70,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   const tokenKey = deriveAgreementKey(engine.store.secret('tokenization'), agreement.id);
   const asOf = new Date(run.createdAt).toISOString().slice(0, 10);
   const fused = plan.steps.filter((s) => s.fusedInto === stepId);
-  const fusedFacts: { step: string; kind: string; facts: Record<string, unknown> }[] = [];
+  const fusedFacts: { step: string; kind: string; parameters: Record<string, unknown>; facts: Record<string, unknown> }[] = [];
   /** Resolves a registered dataset and its raw file for an extract. */
   const rawOf = async (step: PlannedStep) => {
     const name = step.params['dataset'] as string;
@@ -98,7 +98,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
       } else {
         throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${need}: a ${depPlan.kind} step cannot be fused`);
       }
-      fusedFacts.push({ step: depPlan.id, kind: depPlan.kind, facts: compiled.facts });
+      fusedFacts.push({ step: depPlan.id, kind: depPlan.kind, parameters: depPlan.params, facts: compiled.facts });
       return { name: need, path: '', hash, columns: depPlan.columns, sql: compiled.sql };
     }
     const dep = run.steps.find((s) => s.stepId === need);

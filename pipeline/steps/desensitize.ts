@@ -21,7 +21,8 @@ export const desensitize: StepExecutor = async (ctx) => {
   const duck = await openStepDuck(ctx);
   try {
     const rows = await copyToParquet(duck, compiled.sql, ctx.outPath, ctx, `step ${ctx.step.id} (desensitize)`);
-    return { rows, evidence: false, facts: compiled.facts };
+    // Row-level treatments keep every row: the steps fused into this one passed on as many.
+    return { rows, evidence: false, facts: compiled.facts, inputRows: rows };
   } finally {
     duck.close();
   }

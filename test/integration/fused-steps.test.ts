@@ -89,6 +89,23 @@ describe('row-level steps fused into the aggregate that reads them', () => {
     expect(jobs.filter((j) => (j.data as { runId: string }).runId === fusedRun).map((j) => j.name).sort()).toEqual(['aggregate', 'gate']);
   });
 
+  it('fuses an extract into a desensitize step that is an output, which records its row count and settings', async () => {
+    // band10, not band20: an artifact's lineage is that of its first writer, and the runs above wrote d's band20 output unfused.
+    const spec = SPEC.replace(/  - \{ id: a, kind: aggregate.*\n/, '')
+      .replace('level: band20', 'level: band10')
+      .replace('outputs: [ { id: t, from: a, kind: table } ]', 'outputs: [ { id: e, from: d, kind: extract } ]');
+    const { runId } = await submitRun(engine, spec, op);
+    expect(['awaiting-review', 'blocked']).toContain(await settleRun(engine, runId));
+    const run = (await engine.cp.getRun(runId))!;
+    const steps = Object.fromEntries(run.steps.map((s) => [s.stepId, s]));
+    expect(steps['x']).toMatchObject({ status: 'done', artifactHash: null, rows: 3000 });
+    expect(steps['d']).toMatchObject({ status: 'done', rows: 3000 });
+    const lineage = (await engine.cp.getLineage(steps['d']!.artifactHash!))!;
+    expect(lineage.parameters['fused']).toMatchObject([
+      { step: 'x', kind: 'extract', parameters: { input: 'people', dataset: 'population', columns: ['id_number', 'birth_date', 'sex', 'area_code'] }, facts: { dropped: [] } },
+    ]);
+  });
+
   it('keeps the compiled SQL, which embeds key material, out of the control plane and Redis', async () => {
     const stored = await engine.cp.db.query<{ t: string }>(
       `SELECT plan::text AS t FROM runs UNION ALL SELECT parameters::text FROM lineage UNION ALL SELECT coalesce(error_message, '') FROM steps`,
