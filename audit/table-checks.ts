@@ -641,6 +641,19 @@ function cellSets(relation: string, cellCols: readonly string[], common: readonl
 }
 
 /**
+ * The end of a differencing query, after a CTE `d` of intersecting cell pairs
+ * with `a_only` and `b_only` (units in one cell and not the other): counts the
+ * pairs that nest with a difference of 1..T−1 units, and the smallest.
+ */
+function isolatedPairs(T: number): string {
+  return (
+    `f AS (SELECT CASE WHEN a_only = 0 AND b_only > 0 AND b_only < ${T} THEN b_only ` +
+    `WHEN b_only = 0 AND a_only > 0 AND a_only < ${T} THEN a_only END AS isolated FROM d) ` +
+    `SELECT count(isolated) AS pairs, min(isolated) AS smallest FROM f`
+  );
+}
+
+/**
  * Counts cell pairs (current, earlier) that nest, one inside the other, with a
  * difference of 1..T−1 units: subtracting the two published counts then isolates
  * those few units. Cells are compared as sets of unit ids, so different bandings
@@ -662,9 +675,7 @@ async function differencingPass(
     `WITH asz AS (SELECT ${level} AS cell, ${cnt} AS n FROM ${A} GROUP BY 1), bsz AS (SELECT ${level} AS cell, ${cnt} AS n FROM ${B} GROUP BY 1), ` +
       `i AS (SELECT a_${level} AS ac, b_${level} AS bc, ${cnt} AS ni FROM ${J} GROUP BY 1, 2), ` +
       `d AS (SELECT asz.n - i.ni AS a_only, bsz.n - i.ni AS b_only FROM i JOIN asz ON asz.cell = i.ac JOIN bsz ON bsz.cell = i.bc), ` +
-      `f AS (SELECT CASE WHEN a_only = 0 AND b_only > 0 AND b_only < ${T} THEN b_only ` +
-      `WHEN b_only = 0 AND a_only > 0 AND a_only < ${T} THEN a_only END AS isolated FROM d) ` +
-      `SELECT count(isolated) AS pairs, min(isolated) AS smallest FROM f`,
+      isolatedPairs(T),
   );
   return { pairs: toNum(row?.['pairs']), smallest: toNumOrNull(row?.['smallest']) };
 }
@@ -732,9 +743,7 @@ async function sameCellsDifferencing(
         `b AS (SELECT kb.cell, y.u FROM ${BU} y JOIN ${KB} kb ON ${keyEq('kb', 'y', groupBy)}), ` +
         `i AS (SELECT a.cell AS ac, b.cell AS bc, count(DISTINCT a.u) AS ni FROM a JOIN b ON a.u = b.u GROUP BY 1, 2), ` +
         `d AS (SELECT ka.n - i.ni AS a_only, kb.n - i.ni AS b_only FROM i JOIN ${KA} ka ON ka.cell = i.ac JOIN ${KB} kb ON kb.cell = i.bc), ` +
-        `f AS (SELECT CASE WHEN a_only = 0 AND b_only > 0 AND b_only < ${T} THEN b_only ` +
-        `WHEN b_only = 0 AND a_only > 0 AND a_only < ${T} THEN a_only END AS isolated FROM d) ` +
-        `SELECT count(isolated) AS pairs, min(isolated) AS smallest FROM f`,
+        isolatedPairs(T),
     );
     return { pairs: toNum(row?.['pairs']), smallest: toNumOrNull(row?.['smallest']) };
   } finally {
