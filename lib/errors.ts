@@ -30,6 +30,7 @@ export const ERRORS = {
   SLUICE_ERR_HIERARCHY_INVALID: { status: 400, retryable: false },
   SLUICE_ERR_ANON_CONFIG_INVALID: { status: 400, retryable: false },
   SLUICE_ERR_ANON_UNSATISFIABLE: { status: 422, retryable: false },
+  SLUICE_ERR_ANON_DIRECT_IDENTIFIER: { status: 422, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 
 /** A code from the catalogue. */

@@ -42,6 +42,10 @@ export const anonymizeConfigSchema = z
     suppressionLimit: z.number().min(0).max(1).default(0),
     method: z.enum(['optimal', 'mondrian', 'mondrian-relaxed']).default('optimal'),
     metric: z.enum(['loss', 'discernibility']).default('loss'),
+    // Columns the operator knows to be direct identifiers (names, ID numbers, phones…); they never reach the output.
+    declaredIdentifiers: z.array(z.string().min(1)).optional(),
+    // What happens to a direct identifier, declared or found by content: refuse the whole run, or drop the column and say so.
+    directIdentifiers: z.enum(['refuse', 'drop']).default('refuse'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -54,6 +58,15 @@ export const anonymizeConfigSchema = z
     if (c.method !== 'optimal' && (c.l !== undefined || c.t !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['method'], message: 'expected optimal when l or t is set (mondrian supports k only), found a mondrian method' });
     }
+    c.declaredIdentifiers?.forEach((d, i) => {
+      if (c.quasiIdentifiers.some((q) => q.column === d) || c.sensitive?.includes(d)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['declaredIdentifiers', i],
+          message: 'expected a column that is neither a quasi-identifier nor sensitive (a direct identifier is dropped, never generalized), found it listed there too',
+        });
+      }
+    });
     const seen = new Set<string>();
     c.quasiIdentifiers.forEach((q, i) => {
       if (seen.has(q.column)) {
@@ -71,7 +84,7 @@ export type HierarchySpec = z.infer<typeof hierarchySpecSchema>;
 
 /**
  * The anonymization config after validation. Defaults: `suppressionLimit` 0,
- * `method` 'optimal', `metric` 'loss'.
+ * `method` 'optimal', `metric` 'loss', `directIdentifiers` 'refuse'.
  */
 export type AnonymizeConfig = z.output<typeof anonymizeConfigSchema>;
 
@@ -83,8 +96,24 @@ function typeOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a number';
-  return `a ${typeof v}`;
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
+
+/** What each built-in hierarchy needs besides `builtin`, for messages about a missing or wrong option. */
+const BUILTIN_NAMES = ['age', 'date', 'area-code', 'address', 'interval', 'ordered', 'unordered'];
+
+/** What a key expects, in words, for "missing key" messages (zod only says "array" or "record"). */
+const EXPECTED_KEY: Record<string, string> = {
+  groups: 'a map from each group label to the list of values it covers (unordered hierarchy)',
+  widths: 'a list of positive interval widths, finest first (interval hierarchy)',
+  order: 'the list of every value in order (ordered hierarchy)',
+  fanouts: 'a list of how many values each level merges, finest first (ordered hierarchy)',
+  arx: 'the path of an ARX hierarchy CSV file',
+  hierarchy: 'an ARX hierarchy { arx: path } or a built-in { builtin: age|date|area-code|address|interval|ordered|unordered, … }',
+  column: 'a column name',
+  quasiIdentifiers: 'a list of { column, hierarchy }',
+  k: 'a whole number ≥ 1',
+};
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let cur = root;
@@ -95,12 +124,19 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  const path = issue.path.length === 0 ? '(config)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
-  const found = typeOf(valueAt(input, issue.path));
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, base: readonly PropertyKey[] = []): string {
+  const fullPath = [...base, ...issue.path];
+  const path = fullPath.length === 0 ? '(config)' : fullPath.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  const here = valueAt(input, fullPath);
+  const found = typeOf(here);
   switch (issue.code) {
-    case 'invalid_type':
+    case 'invalid_type': {
+      const last = fullPath[fullPath.length - 1];
+      if (here === undefined && typeof last === 'string') {
+        return `${path}: missing key ${last}: expected ${EXPECTED_KEY[last] ?? issue.expected}, found nothing`;
+      }
       return `${path}: expected ${issue.expected}, found ${found}`;
+    }
     case 'invalid_value':
       return `${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${found}`;
     case 'too_small':
@@ -109,8 +145,26 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
       return `${path}: expected ${issue.origin === 'array' ? 'at most ' + String(issue.maximum) + ' item(s)' : (issue.inclusive ? '≤ ' : '< ') + String(issue.maximum)}, found ${found}`;
     case 'unrecognized_keys':
       return `${path}: expected only known keys, found unknown key(s) ${issue.keys.join(', ')}`;
-    case 'invalid_union':
-      return `${path}: expected an ARX hierarchy { arx: path } or a built-in { builtin: age|date|area-code|address|interval|ordered|unordered, … }, found ${found}`;
+    case 'invalid_union': {
+      // The hierarchy union: say what is wrong inside the branch the object chose (by its arx or builtin key).
+      if (here !== null && typeof here === 'object' && !Array.isArray(here)) {
+        const o = here as Record<string, unknown>;
+        if ('arx' in o && !('builtin' in o) && issue.errors[0] && issue.errors[0].length > 0) {
+          return issue.errors[0].map((i) => describeIssue(i, input, fullPath)).join('; ');
+        }
+        if ('builtin' in o && !('arx' in o)) {
+          if (typeof o['builtin'] !== 'string' || !BUILTIN_NAMES.includes(o['builtin'])) {
+            return `${path}.builtin: expected one of ${BUILTIN_NAMES.join(', ')}, found ${typeOf(o['builtin'])}`;
+          }
+          const inner = issue.errors[1];
+          if (inner && inner.length > 0) return inner.map((i) => describeIssue(i, input, fullPath)).join('; ');
+        }
+        if ('builtin' in o && 'arx' in o) return `${path}: expected either arx or builtin, found both`;
+      }
+      const last = fullPath[fullPath.length - 1];
+      if (here === undefined && typeof last === 'string') return `${path}: missing key ${last}: expected ${EXPECTED_KEY[last] ?? 'a value'}, found nothing`;
+      return `${path}: expected ${EXPECTED_KEY['hierarchy']}, found ${found}`;
+    }
     case 'custom':
       return `${path}: ${issue.message}`;
     default:
@@ -125,7 +179,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
 export function parseAnonymizeConfig(value: unknown, source = 'anonymize config'): AnonymizeConfig {
   const r = anonymizeConfigSchema.safeParse(value);
   if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => describeIssue(i, value));
+  const problems = r.error.issues.flatMap((i) => describeIssue(i, value).split('; '));
   throw new SluiceError('SLUICE_ERR_ANON_CONFIG_INVALID', `${source}: ${problems.join('; ')}`, {
     details: { problems },
   });

@@ -22,6 +22,8 @@ import {
   type Hierarchy,
 } from './hierarchy.js';
 import { applyGeneralization, encodeData, optimalKAnonymize, type AnonymizationData } from './k-anonymize-optimal.js';
+import { scanDirectIdentifiers, type DirectIdentifierCounts } from './direct-identifiers.js';
+import { log } from '../lib/log.js';
 import { arxLoss, riskAndMetrics, type RiskAndMetrics } from './metrics.js';
 import type { MondrianInput, MondrianResult } from './mondrian.js';
 
@@ -48,6 +50,38 @@ export interface AnonymizeFileResult {
   /** Per quasi-identifier, how it was generalized, e.g. `level 2 of 0..4` or `mondrian ranges`. */
   generalizedColumns: Record<string, string>;
   method: AnonymizeConfig['method'];
+  /**
+   * Columns left out of the output because they are direct identifiers
+   * (`directIdentifiers: drop`): per column, `declared` and/or what the content
+   * scan found (kind → number of values). Empty when nothing was dropped.
+   */
+  droppedColumns: Record<string, { declared: boolean; found: DirectIdentifierCounts }>;
+}
+
+/** `resident-id in 30 values, mobile in 2 values`: counts only, never a value. */
+function describeFound(found: DirectIdentifierCounts): string {
+  return Object.entries(found)
+    .map(([kind, n]) => `${kind} in ${n} value${n === 1 ? '' : 's'}`)
+    .join(', ');
+}
+
+/** One direct identifier the output would keep. */
+interface IdentifierColumn {
+  column: string;
+  declared: boolean;
+  found: DirectIdentifierCounts;
+  role: 'quasi-identifier' | 'sensitive' | 'other';
+}
+
+function refuseIdentifiers(inputPath: string, cols: IdentifierColumn[], canDrop: boolean): never {
+  const list = cols.map((c) => `${c.column} (${c.declared ? 'declared in declaredIdentifiers' : ''}${c.declared && Object.keys(c.found).length > 0 ? '; ' : ''}${describeFound(c.found)}${c.role === 'other' ? '' : `; configured as ${c.role}`})`);
+  const hint = canDrop
+    ? 'remove the column(s) from the input, or set directIdentifiers: drop to leave them out of the output'
+    : 'a quasi-identifier or sensitive column must not hold direct identifiers: remove it from the config and from the input (or tokenize it first)';
+  log.warn('anonymize.refused', { reason: 'SLUICE_ERR_ANON_DIRECT_IDENTIFIER', columns: cols.map((c) => c.column).join(','), input: inputPath });
+  throw new SluiceError('SLUICE_ERR_ANON_DIRECT_IDENTIFIER', `input ${inputPath}: the output would keep direct identifier column(s) ${list.join(', ')}; ${hint}`, {
+    details: { columns: cols.map((c) => ({ column: c.column, declared: c.declared, found: c.found, role: c.role })) },
+  });
 }
 
 interface Table {
@@ -229,6 +263,17 @@ async function runMondrian(
  * or Parquet by extension), anonymizes it with `config` (validated here), writes
  * the result to `options.outputPath` when given (every input column, the
  * quasi-identifiers replaced), and returns metrics and risk before and after.
+ *
+ * Direct identifiers never reach the output: every column is scanned by content
+ * ({@link scanDirectIdentifiers}; quasi-identifiers as generalized), and the
+ * config may declare more (`declaredIdentifiers`). With `directIdentifiers:
+ * refuse` (the default) any such column fails the call with
+ * SLUICE_ERR_ANON_DIRECT_IDENTIFIER naming the columns and what was found (counts,
+ * never values), whether or not an output is written, since the risk figures
+ * assume the identifiers gone; with `drop` the other columns are left out and
+ * listed in `droppedColumns`. A quasi-identifier or sensitive column that holds
+ * identifiers is refused in both modes: it cannot be dropped without changing
+ * what was asked.
  * Throws SLUICE_ERR_ANON_UNSATISFIABLE when the models cannot be met.
  */
 export async function anonymizeFile(
@@ -240,11 +285,26 @@ export async function anonymizeFile(
   const duck = await openDuck({ threads: 1 });
   try {
     const table = await readTable(duck, inputPath);
-    for (const name of [...cfg.quasiIdentifiers.map((q) => q.column), ...(cfg.sensitive ?? [])]) {
+    for (const name of [...cfg.quasiIdentifiers.map((q) => q.column), ...(cfg.sensitive ?? []), ...(cfg.declaredIdentifiers ?? [])]) {
       if (!(name in table.columns)) {
         throw new SluiceError('SLUICE_ERR_ANON_CONFIG_INVALID', `column ${name}: expected in ${inputPath}, found no such column (${table.names.length} columns)`);
       }
     }
+    // Direct identifiers outside the quasi-identifiers: known before any work is done.
+    const qiSet = new Set(cfg.quasiIdentifiers.map((q) => q.column));
+    const declared = new Set(cfg.declaredIdentifiers ?? []);
+    const identifierColumns: IdentifierColumn[] = [];
+    for (const name of table.names) {
+      if (qiSet.has(name)) continue;
+      const found = scanDirectIdentifiers(table.columns[name]!);
+      if (declared.has(name) || Object.keys(found).length > 0) {
+        identifierColumns.push({ column: name, declared: declared.has(name), found, role: cfg.sensitive?.includes(name) ? 'sensitive' : 'other' });
+      }
+    }
+    const sensitiveIds = identifierColumns.filter((c) => c.role !== 'other');
+    if (sensitiveIds.length > 0) refuseIdentifiers(inputPath, sensitiveIds, false);
+    if (identifierColumns.length > 0 && cfg.directIdentifiers === 'refuse') refuseIdentifiers(inputPath, identifierColumns, true);
+
     const baseDir = options.baseDir ?? process.cwd();
     const qis = await Promise.all(
       cfg.quasiIdentifiers.map(async (q) => ({
@@ -282,14 +342,29 @@ export async function anonymizeFile(
       loss = m.loss;
       for (const q of qis) generalizedColumns[q.column] = cfg.method === 'mondrian' ? 'mondrian ranges' : 'mondrian ranges (relaxed)';
     }
+    // A quasi-identifier left at a level that still shows an identifier (an ID column at level 0) is refused.
+    const qiIds: IdentifierColumn[] = [];
+    for (const q of qiNames) {
+      const released = outColumns[q]!.filter((_, r) => !suppressedRows?.[r]);
+      const found = scanDirectIdentifiers(released);
+      if (Object.keys(found).length > 0) qiIds.push({ column: q, declared: false, found, role: 'quasi-identifier' });
+    }
+    if (qiIds.length > 0) refuseIdentifiers(inputPath, qiIds, false);
+
     const afterPart = partitionOf(qiNames.map((c) => outColumns[c]!), data.n, suppressedRows);
     const after = riskAndMetrics({ n: data.n, sizes: afterPart.sizes, suppressed: afterPart.suppressed }, loss);
 
     if (options.outputPath !== undefined) {
-      const out: Table = { ...table, columns: { ...table.columns, ...outColumns } };
+      const dropped = new Set(identifierColumns.map((c) => c.column));
+      const out: Table = { ...table, names: table.names.filter((c) => !dropped.has(c)), columns: { ...table.columns, ...outColumns } };
       await writeTable(duck, out, options.outputPath);
     }
-    const res: AnonymizeFileResult = { before, after, suppressed: afterPart.suppressed, generalizedColumns, method: cfg.method };
+    const droppedColumns: AnonymizeFileResult['droppedColumns'] = {};
+    for (const c of identifierColumns) droppedColumns[c.column] = { declared: c.declared, found: c.found };
+    if (identifierColumns.length > 0) {
+      log.warn('anonymize.dropped-identifiers', { reason: 'direct-identifier', columns: identifierColumns.map((c) => c.column).join(','), input: inputPath });
+    }
+    const res: AnonymizeFileResult = { before, after, suppressed: afterPart.suppressed, generalizedColumns, method: cfg.method, droppedColumns };
     if (levels !== undefined) res.levels = levels;
     return res;
   } finally {
