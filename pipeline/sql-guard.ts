@@ -53,9 +53,6 @@ function showName(name: string): string {
   return IDENT.test(name) ? name : `a name of ${[...name].length} characters`;
 }
 
-/** Table reference types the walk accepts (others, e.g. DESCRIBE/SHOW in FROM, are refused). */
-const TABLE_REF_TYPES = new Set(['BASE_TABLE', 'JOIN', 'SUBQUERY', 'TABLE_FUNCTION', 'EMPTY', 'EXPRESSION_LIST', 'PIVOT']);
-
 /** Options of {@link checkOperatorSql}. */
 export interface CheckSqlOptions {
   /** The spec path the messages name; default `query`. */
@@ -182,18 +179,325 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Every CTE name defined anywhere in the tree (lower case). */
-function collectCtes(node: unknown, into: Set<string>): void {
-  if (Array.isArray(node)) {
-    for (const x of node) collectCtes(x, into);
-    return;
+/** A CTE name visible at some point of the walk, lower case. */
+type Scope = ReadonlySet<string>;
+
+/** What the walk collects and needs. */
+interface WalkState {
+  path: string;
+  allowedTables: ReadonlySet<string>;
+  inputList: string;
+  /** Inputs actually read. */
+  tables: Set<string>;
+  /** Every CTE name defined (for the caller). */
+  ctes: Set<string>;
+}
+
+/**
+ * How a field of a parse-tree node is walked. `scalar`: a flag, a number or a
+ * name that is harmless by itself (names that matter are read by the node's own
+ * check). `inert`: literal values and types, walked only for expressions or
+ * queries hidden inside them. Anything else names the walker of the child.
+ */
+type FieldKind = 'scalar' | 'strings' | 'inert' | 'expr' | 'exprs' | 'ref' | 'query' | 'statement' | 'modifiers' | 'orders' | 'none';
+
+/** Fields every expression has. */
+const EXPR_COMMON: Record<string, FieldKind> = { class: 'scalar', type: 'scalar', alias: 'scalar', query_location: 'scalar' };
+
+/**
+ * The expression classes ordinary SQL produces, and the fields of each. A class
+ * not listed here (a prepared-statement parameter, DEFAULT, anything a newer
+ * DuckDB adds) is refused, and so is a field not listed for its class.
+ */
+const EXPRESSION_FIELDS: Record<string, Record<string, FieldKind>> = {
+  CONSTANT: { value: 'inert' },
+  COLUMN_REF: { column_names: 'strings' },
+  FUNCTION: {
+    function_name: 'scalar', schema: 'scalar', catalog: 'scalar', children: 'exprs', filter: 'expr', order_bys: 'modifiers',
+    distinct: 'scalar', is_operator: 'scalar', export_state: 'scalar',
+  },
+  WINDOW: {
+    function_name: 'scalar', schema: 'scalar', catalog: 'scalar', children: 'exprs', partitions: 'exprs', orders: 'orders',
+    start: 'scalar', end: 'scalar', start_expr: 'expr', end_expr: 'expr', offset_expr: 'expr', default_expr: 'expr',
+    ignore_nulls: 'scalar', filter_expr: 'expr', exclude_clause: 'scalar', distinct: 'scalar', arg_orders: 'orders',
+  },
+  CASE: { case_checks: 'none', else_expr: 'expr' }, // case_checks walked by hand: [{ when_expr, then_expr }]
+  CAST: { child: 'expr', cast_type: 'inert', try_cast: 'scalar' },
+  COMPARISON: { left: 'expr', right: 'expr' },
+  CONJUNCTION: { children: 'exprs' },
+  OPERATOR: { children: 'exprs' },
+  BETWEEN: { input: 'expr', lower: 'expr', upper: 'expr' },
+  STAR: {
+    relation_name: 'scalar', exclude_list: 'inert', replace_list: 'none', columns: 'scalar', expr: 'expr',
+    qualified_exclude_list: 'inert', rename_list: 'inert', unpacked: 'scalar',
+  },
+  SUBQUERY: { subquery: 'statement', subquery_type: 'scalar', child: 'expr', comparison_type: 'scalar' },
+  LAMBDA: { lhs: 'expr', expr: 'expr' },
+  LAMBDA_REF: { lambda_idx: 'scalar', column_name: 'scalar' },
+  COLLATE: { child: 'expr', collation: 'scalar' },
+  POSITIONAL_REFERENCE: { index: 'scalar' },
+};
+
+/** Fields every table reference has. */
+const REF_COMMON: Record<string, FieldKind> = { type: 'scalar', alias: 'scalar', sample: 'inert', query_location: 'scalar', column_name_alias: 'strings' };
+
+/** The table references ordinary SQL produces (FROM items), and their fields. */
+const TABLE_REF_FIELDS: Record<string, Record<string, FieldKind>> = {
+  BASE_TABLE: { schema_name: 'scalar', table_name: 'scalar', catalog_name: 'scalar', at_clause: 'none' },
+  JOIN: { left: 'ref', right: 'ref', condition: 'expr', join_type: 'scalar', ref_type: 'scalar', using_columns: 'strings', delim_flipped: 'scalar', duplicate_eliminated_columns: 'exprs' },
+  SUBQUERY: { subquery: 'statement' },
+  TABLE_FUNCTION: { function: 'none', with_ordinality: 'scalar' },
+  EMPTY: {},
+  EXPRESSION_LIST: { expected_names: 'strings', expected_types: 'inert', values: 'none' }, // values: rows of expressions
+  PIVOT: { source: 'ref', aggregates: 'exprs', unpivot_names: 'strings', pivots: 'none', groups: 'strings', include_nulls: 'scalar' },
+};
+
+/** Fields every query node has. */
+const NODE_COMMON: Record<string, FieldKind> = { type: 'scalar', modifiers: 'modifiers', cte_map: 'none' };
+
+/** The query nodes ordinary SQL produces, and their fields. */
+const QUERY_NODE_FIELDS: Record<string, Record<string, FieldKind>> = {
+  SELECT_NODE: {
+    select_list: 'exprs', from_table: 'ref', where_clause: 'expr', group_expressions: 'exprs', group_sets: 'inert',
+    aggregate_handling: 'scalar', having: 'expr', sample: 'inert', qualify: 'expr',
+  },
+  SET_OPERATION_NODE: { setop_type: 'scalar', left: 'query', right: 'query', setop_all: 'scalar', children: 'none' },
+  RECURSIVE_CTE_NODE: { cte_name: 'scalar', union_all: 'scalar', left: 'query', right: 'query', aliases: 'strings', key_targets: 'exprs' },
+};
+
+/** Result modifiers: ORDER BY, LIMIT/OFFSET (also as a percentage), DISTINCT (ON). */
+const MODIFIER_FIELDS: Record<string, Record<string, FieldKind>> = {
+  ORDER_MODIFIER: { orders: 'orders' },
+  LIMIT_MODIFIER: { limit: 'expr', offset: 'expr' },
+  LIMIT_PERCENT_MODIFIER: { limit: 'expr', offset: 'expr' },
+  DISTINCT_MODIFIER: { distinct_on_targets: 'exprs' },
+};
+
+/** What a parse-tree kind is called in a message (identifier-shaped; never SQL text). */
+function kindName(v: unknown): string {
+  return typeof v === 'string' ? showName(v) : 'an unnamed kind';
+}
+
+/**
+ * The static walk over DuckDB's parse tree. Every node is walked by what it is
+ * (a query node, a table reference, an expression, a modifier) with the fields
+ * its kind has; an unknown kind or an unknown field that carries structure is
+ * refused, so that a construct this walk has never seen cannot hide a table or a
+ * function from it. CTE names are scoped as DuckDB scopes them: a CTE is visible
+ * in the query that defines it, in later CTEs of the same WITH and, when
+ * recursive, in itself; a name outside its scope is a catalog lookup and refused.
+ */
+class SqlWalker {
+  constructor(private readonly st: WalkState) {}
+
+  private refuse(what: string, extra: Record<string, unknown> = {}): never {
+    throw forbidden(this.st.path, what, extra);
   }
-  if (!isObject(node)) return;
-  const cteMap = node['cte_map'];
-  if (isObject(cteMap) && Array.isArray(cteMap['map'])) {
-    for (const e of cteMap['map']) if (isObject(e) && typeof e['key'] === 'string') into.add(e['key'].toLowerCase());
+
+  private fields(v: Record<string, unknown>, spec: Record<string, FieldKind>, common: Record<string, FieldKind>, where: string, scope: Scope): void {
+    for (const [k, x] of Object.entries(v)) {
+      const kind = spec[k] ?? common[k];
+      if (kind === undefined) {
+        // Unknown but empty: a field a newer DuckDB fills in with nothing.
+        if (x === null || x === undefined || (Array.isArray(x) && x.length === 0) || typeof x !== 'object') continue;
+        this.refuse(`the query uses a construct the guard does not know (${showName(k)} in ${where}); it is refused rather than guessed at`, { field: showName(k), node: where });
+      }
+      this.field(kind, x, scope);
+    }
   }
-  for (const v of Object.values(node)) collectCtes(v, into);
+
+  private field(kind: FieldKind, x: unknown, scope: Scope): void {
+    switch (kind) {
+      case 'scalar':
+      case 'none':
+        return;
+      case 'strings':
+        this.inert(x, scope);
+        return;
+      case 'inert':
+        this.inert(x, scope);
+        return;
+      case 'expr':
+        if (x !== null && x !== undefined) this.expr(x, scope);
+        return;
+      case 'exprs':
+        if (Array.isArray(x)) for (const e of x) this.expr(e, scope);
+        else if (x !== null && x !== undefined) this.expr(x, scope);
+        return;
+      case 'ref':
+        if (x !== null && x !== undefined) this.ref(x, scope);
+        return;
+      case 'query':
+        if (x !== null && x !== undefined) this.query(x, scope);
+        return;
+      case 'statement':
+        this.statement(x, scope);
+        return;
+      case 'modifiers':
+        if (Array.isArray(x)) for (const m of x) this.modifier(m, scope);
+        else if (x !== null && x !== undefined) this.modifier(x, scope);
+        return;
+      case 'orders':
+        if (Array.isArray(x)) for (const o of x) this.order(o, scope);
+        return;
+    }
+  }
+
+  /**
+   * Literal values, types, name lists: nothing to check, but a structure here that
+   * looks like an expression or a query (a type modifier, a default) is walked as one.
+   */
+  private inert(x: unknown, scope: Scope): void {
+    if (Array.isArray(x)) {
+      for (const y of x) this.inert(y, scope);
+      return;
+    }
+    if (!isObject(x)) return;
+    if (typeof x['class'] === 'string') return this.expr(x, scope);
+    if (typeof x['type'] === 'string' && x['type'].endsWith('_NODE')) return this.query(x, scope);
+    for (const y of Object.values(x)) this.inert(y, scope);
+  }
+
+  /** `{ node, named_param_map }`: a statement or a subquery. */
+  statement(x: unknown, scope: Scope): void {
+    if (!isObject(x) || !isObject(x['node'])) this.refuse('the query has a subquery the guard cannot read');
+    const params = x['named_param_map'];
+    if (Array.isArray(params) && params.length > 0) this.refuse('named prepared-statement parameters are not allowed');
+    this.query(x['node'], scope);
+  }
+
+  query(x: unknown, outer: Scope): void {
+    if (!isObject(x)) this.refuse('the query has a part the guard cannot read');
+    const type = x['type'];
+    const spec = typeof type === 'string' ? QUERY_NODE_FIELDS[type] : undefined;
+    if (!spec) this.refuse(`a query of kind ${kindName(type)} is not allowed`, { node: kindName(type) });
+    const scope = this.ctes(x['cte_map'], outer);
+    this.fields(x, spec, NODE_COMMON, String(type), scope);
+  }
+
+  /** Walks the CTEs of a WITH in order, each seeing the ones before it; returns the scope of the body. */
+  private ctes(cteMap: unknown, outer: Scope): Scope {
+    if (cteMap === null || cteMap === undefined) return outer;
+    if (!isObject(cteMap) || !Array.isArray(cteMap['map'])) this.refuse('the query has a WITH clause the guard cannot read');
+    const scope = new Set(outer);
+    for (const entry of cteMap['map']) {
+      if (!isObject(entry) || typeof entry['key'] !== 'string' || !isObject(entry['value'])) this.refuse('the query has a WITH clause the guard cannot read');
+      const name = entry['key'].toLowerCase();
+      const value = entry['value'];
+      for (const k of Object.keys(value)) {
+        if (!['query', 'aliases', 'materialized', 'key_targets'].includes(k)) this.refuse(`the query uses a construct the guard does not know (${showName(k)} in a CTE)`, { field: showName(k) });
+      }
+      const q = value['query'];
+      const recursive = isObject(q) && isObject(q['node']) && q['node']['type'] === 'RECURSIVE_CTE_NODE';
+      const inner = recursive ? new Set([...scope, name]) : scope;
+      this.statement(q, new Set(inner));
+      if (Array.isArray(value['key_targets'])) for (const e of value['key_targets']) this.expr(e, inner);
+      scope.add(name);
+      this.st.ctes.add(name);
+    }
+    return scope;
+  }
+
+  private modifier(x: unknown, scope: Scope): void {
+    if (!isObject(x)) this.refuse('the query has a modifier the guard cannot read');
+    const type = x['type'];
+    const spec = typeof type === 'string' ? MODIFIER_FIELDS[type] : undefined;
+    if (!spec) this.refuse(`a result modifier of kind ${kindName(type)} is not allowed`, { modifier: kindName(type) });
+    this.fields(x, spec, { type: 'scalar' }, String(type), scope);
+  }
+
+  private order(x: unknown, scope: Scope): void {
+    if (!isObject(x)) this.refuse('the query has an ORDER BY the guard cannot read');
+    this.fields(x, { type: 'scalar', null_order: 'scalar', expression: 'expr' }, {}, 'ORDER BY', scope);
+  }
+
+  ref(x: unknown, scope: Scope): void {
+    if (!isObject(x)) this.refuse('the query has a FROM item the guard cannot read');
+    const type = x['type'];
+    const spec = typeof type === 'string' ? TABLE_REF_FIELDS[type] : undefined;
+    if (!spec) {
+      const what = type === 'SHOW_REF' ? 'a DESCRIBE, SHOW or SUMMARIZE' : `a table reference of kind ${kindName(type)}`;
+      this.refuse(`${what} is not allowed in FROM`, { tableRef: kindName(type) });
+    }
+    if (x['at_clause'] !== null && x['at_clause'] !== undefined) this.refuse('time travel (an AT clause on a table) is not allowed', { construct: 'AT' });
+    if (type === 'BASE_TABLE') this.baseTable(x, scope);
+    if (type === 'TABLE_FUNCTION') this.tableFunction(x['function'], scope);
+    if (type === 'EXPRESSION_LIST') {
+      const rows = x['values'];
+      if (Array.isArray(rows)) for (const row of rows) this.field('exprs', row, scope);
+    }
+    if (type === 'PIVOT' && Array.isArray(x['pivots'])) {
+      for (const p of x['pivots']) {
+        if (!isObject(p)) continue;
+        this.fields(p, { pivot_expressions: 'exprs', unpivot_names: 'strings', entries: 'none', pivot_enum: 'scalar' }, {}, 'PIVOT', scope);
+        if (typeof p['pivot_enum'] === 'string' && p['pivot_enum'] !== '') this.refuse('a PIVOT over a catalog ENUM type is not allowed; list the values with IN (…)', { construct: 'PIVOT' });
+        if (Array.isArray(p['entries'])) {
+          for (const e of p['entries']) if (isObject(e)) this.fields(e, { values: 'inert', star_expr: 'expr', alias: 'scalar' }, {}, 'PIVOT', scope);
+        }
+      }
+    }
+    this.fields(x, spec, REF_COMMON, String(type), scope);
+  }
+
+  private baseTable(x: Record<string, unknown>, scope: Scope): void {
+    const name = String(x['table_name'] ?? '');
+    const schema = String(x['schema_name'] ?? '');
+    const catalog = String(x['catalog_name'] ?? '');
+    if (schema !== '' || catalog !== '') {
+      this.refuse(`tables must be named without schema or catalog; found a qualified table name (${showName(catalog ? `${catalog}.${schema}` : schema)}.${showName(name)})`, { table: showName(name) });
+    }
+    const lower = name.toLowerCase();
+    if (scope.has(lower)) return;
+    if (!this.st.allowedTables.has(lower)) {
+      const found = /[/\\.:]/.test(name) ? `a file path or URL of ${[...name].length} characters` : `the table ${showName(name)}`;
+      this.refuse(`only the step's inputs (${this.st.inputList}) and its own CTEs may be read; found ${found}`, { table: showName(name) });
+    }
+    this.st.tables.add(lower);
+  }
+
+  private tableFunction(fnNode: unknown, scope: Scope): void {
+    if (!isObject(fnNode) || fnNode['class'] !== 'FUNCTION') this.refuse('a table function the guard cannot read is not allowed in FROM');
+    const fn = typeof fnNode['function_name'] === 'string' ? fnNode['function_name'] : '';
+    if (!SQL_TABLE_FUNCTION_ALLOWLIST.includes(fn.toLowerCase())) {
+      this.refuse(`the table function ${showName(fn)} is not allowed (allowed: ${SQL_TABLE_FUNCTION_ALLOWLIST.join(', ')})`, { function: showName(fn) });
+    }
+    this.expr(fnNode, scope);
+  }
+
+  expr(x: unknown, scope: Scope): void {
+    if (!isObject(x)) this.refuse('the query has an expression the guard cannot read');
+    const cls = x['class'];
+    const spec = typeof cls === 'string' ? EXPRESSION_FIELDS[cls] : undefined;
+    if (!spec) {
+      const what = cls === 'PARAMETER' ? 'a prepared-statement parameter ($1, ?)' : cls === 'DEFAULT' ? 'DEFAULT' : `an expression of kind ${kindName(cls)}`;
+      this.refuse(`${what} is not allowed`, { expression: kindName(cls) });
+    }
+    if (cls === 'FUNCTION' || cls === 'WINDOW') {
+      const fn = typeof x['function_name'] === 'string' ? x['function_name'] : '';
+      if (isDeniedFunction(fn)) {
+        this.refuse(`the function ${showName(fn)} is not allowed (it reads files, settings, the environment or the catalog)`, { function: showName(fn) });
+      }
+      const schema = typeof x['schema'] === 'string' ? x['schema'] : '';
+      const catalog = typeof x['catalog'] === 'string' ? x['catalog'] : '';
+      // The parser itself names main for desugared forms ([1, 2] is main.list_value); any other schema is refused.
+      if ((schema !== '' && schema !== 'main') || (catalog !== '' && catalog !== 'system')) {
+        this.refuse(`functions must be named without schema or catalog; found a qualified function name (${showName(catalog ? `${catalog}.${schema}` : schema)}.${showName(fn)})`, { function: showName(fn) });
+      }
+    }
+    if (cls === 'CASE' && Array.isArray(x['case_checks'])) {
+      for (const c of x['case_checks']) {
+        if (!isObject(c)) this.refuse('the query has a CASE the guard cannot read');
+        this.fields(c, { when_expr: 'expr', then_expr: 'expr' }, {}, 'CASE', scope);
+      }
+    }
+    if (cls === 'STAR' && Array.isArray(x['replace_list'])) {
+      for (const r of x['replace_list']) {
+        if (!isObject(r)) this.refuse('the query has a REPLACE the guard cannot read');
+        this.fields(r, { key: 'scalar', value: 'expr' }, {}, 'REPLACE', scope);
+      }
+    }
+    this.fields(x, spec, EXPR_COMMON, String(cls), scope);
+  }
 }
 
 /**
@@ -225,6 +529,10 @@ async function checkOperatorSqlAsync(sql: string, inputs: string[], path: string
       throw new SluiceError('SLUICE_ERR_SQL_FAILED', `${path}: the query does not parse (syntax error${where})`, { details: { path } });
     }
     const other = keywords.find((k) => !SELECT_KEYWORDS.has(k));
+    if (other === undefined && keywords.length === 1 && /\b(UN)?PIVOT\b/i.test(sql)) {
+      // A PIVOT without IN (…) makes DuckDB create an ENUM first: several statements behind one.
+      throw forbidden(path, 'a PIVOT whose values are not listed is not allowed (DuckDB runs it as several statements); list them with ON col IN (…)', { construct: 'PIVOT' });
+    }
     const what = other && other !== 'LITERAL' && other !== 'IDENT' && other !== 'SYMBOL' ? `${article(other)} statement` : 'a statement that is not a SELECT';
     const count = keywords.length > 1 ? `${keywords.length} statements, including ` : '';
     throw forbidden(path, `only a single SELECT is allowed; found ${count}${what}`, { statement: other ?? null });
@@ -239,58 +547,15 @@ async function checkOperatorSqlAsync(sql: string, inputs: string[], path: string
   const node = isObject(first) && isObject(first['node']) ? first['node'] : undefined;
   if (!node) throw new SluiceError('SLUICE_ERR_INTERNAL', `${path}: the SQL parser returned an unexpected shape`);
 
-  const allowedTables = new Set(inputs.map((t) => t.toLowerCase()));
-  const ctes = new Set<string>();
-  collectCtes(node, ctes);
-  const tables = new Set<string>();
-  const inputList = inputs.length > 0 ? inputs.map(showName).join(', ') : 'none';
-
-  const walk = (v: unknown, parentKey: string): void => {
-    if (Array.isArray(v)) {
-      for (const x of v) walk(x, parentKey);
-      return;
-    }
-    if (!isObject(v)) return;
-    const cls = v['class'];
-    const type = v['type'];
-    if ((cls === 'FUNCTION' || cls === 'WINDOW') && typeof v['function_name'] === 'string') {
-      const fn = v['function_name'];
-      if (isDeniedFunction(fn)) {
-        throw forbidden(path, `the function ${showName(fn)} is not allowed (it reads files, settings, the environment or the catalog)`, { function: showName(fn) });
-      }
-    }
-    // Table references carry an alias and no expression class; query nodes end in _NODE.
-    if (cls === undefined && typeof type === 'string' && 'alias' in v && !type.endsWith('_NODE') && parentKey !== 'value' && parentKey !== 'cast_type') {
-      if (!TABLE_REF_TYPES.has(type)) {
-        const what = type === 'SHOW_REF' ? 'a DESCRIBE, SHOW or SUMMARIZE' : `a table reference of kind ${showName(type)}`;
-        throw forbidden(path, `${what} is not allowed in FROM`, { tableRef: showName(type) });
-      }
-      if (type === 'BASE_TABLE') {
-        const name = String(v['table_name'] ?? '');
-        const schema = String(v['schema_name'] ?? '');
-        const catalog = String(v['catalog_name'] ?? '');
-        if (schema !== '' || catalog !== '') {
-          throw forbidden(path, `tables must be named without schema or catalog; found a qualified table name (${showName(schema || catalog)}.${showName(name)})`, { table: showName(name) });
-        }
-        const lower = name.toLowerCase();
-        if (!allowedTables.has(lower) && !ctes.has(lower)) {
-          const found = /[/\\.:]/.test(name) ? `a file path or URL of ${[...name].length} characters` : `the table ${showName(name)}`;
-          throw forbidden(path, `only the step's inputs (${inputList}) and its own CTEs may be read; found ${found}`, { table: showName(name) });
-        }
-        if (allowedTables.has(lower)) tables.add(lower);
-      }
-      if (type === 'TABLE_FUNCTION') {
-        const fnNode = v['function'];
-        const fn = isObject(fnNode) && typeof fnNode['function_name'] === 'string' ? fnNode['function_name'] : '';
-        if (!SQL_TABLE_FUNCTION_ALLOWLIST.includes(fn.toLowerCase())) {
-          throw forbidden(path, `the table function ${showName(fn)} is not allowed (allowed: ${SQL_TABLE_FUNCTION_ALLOWLIST.join(', ')})`, { function: showName(fn) });
-        }
-      }
-    }
-    for (const [k, x] of Object.entries(v)) walk(x, k);
+  const st: WalkState = {
+    path,
+    allowedTables: new Set(inputs.map((t) => t.toLowerCase())),
+    inputList: inputs.length > 0 ? inputs.map(showName).join(', ') : 'none',
+    tables: new Set(),
+    ctes: new Set(),
   };
-  walk(node, '');
-  return { node, tables: [...tables], ctes: [...ctes] };
+  new SqlWalker(st).statement(first, new Set());
+  return { node, tables: [...st.tables], ctes: [...st.ctes] };
 }
 
 /** An input of the sandbox: a Parquet file, or a schema for an empty table (planning). */
@@ -435,7 +700,12 @@ export async function openSqlSandbox(inputs: SandboxInput[], options: SqlSandbox
       const path = 'query';
       if (!dir) throw new SluiceError('SLUICE_ERR_INTERNAL', 'sandbox: opened for planning only (no private directory); cannot write results');
       await checkOperatorSql(sql, names, { path });
-      (await prepareSelect(sql, path)).destroySync();
+      try {
+        (await prepareSelect(sql, path)).destroySync();
+      } catch (e) {
+        // DuckDB's own text may quote the SQL's literals: only the error class goes on.
+        throw sqlFailure(path, e);
+      }
       // A trailing `;` or line comment would break the wrapper; the newlines keep a comment inside.
       const body = sql.replace(/[\s;]+$/u, '');
       const tmp = join(dir, `out-${++outputs}.parquet`);
