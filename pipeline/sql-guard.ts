@@ -2,10 +2,11 @@
  * Operator SQL safety, in two layers.
  *
  * 1. Static ({@link checkOperatorSql}): DuckDB's own parser (`json_serialize_sql`)
- *    turns the text into an AST, which is walked: exactly one SELECT; tables are
- *    only the step's inputs and CTE names; table functions only from an
- *    allowlist; no function from a denylist (files, environment, settings,
- *    catalog, dynamic SQL).
+ *    turns the text into an AST, which is walked node by node, by kind (query
+ *    node, table reference, expression, modifier), unknown kinds and fields
+ *    refused: exactly one SELECT; tables are only the step's inputs and CTE
+ *    names in scope; table functions only from an allowlist; no function from a
+ *    denylist (files, environment, settings, catalog, dynamic SQL).
  * 2. Runtime ({@link openSqlSandbox}): an in-memory DuckDB that holds only the
  *    inputs, with extension auto-install/auto-load and community extensions off,
  *    then `enable_external_access=false` and `lock_configuration=true`. Even SQL
@@ -504,9 +505,18 @@ class SqlWalker {
  * Checks operator SQL statically and returns its parsed form. Throws
  * SLUICE_ERR_SQL_FORBIDDEN (naming `options.path`) when it is not exactly one
  * SELECT, reads a table other than `inputs` or its own CTEs, uses a table
- * function outside {@link SQL_TABLE_FUNCTION_ALLOWLIST}, or calls a denied
- * function; SLUICE_ERR_SQL_FAILED when it does not parse. Messages name
- * statement keywords, function and table names, never SQL text.
+ * function outside {@link SQL_TABLE_FUNCTION_ALLOWLIST}, calls a denied or
+ * schema-qualified function, uses time travel, a prepared-statement parameter,
+ * a DESCRIBE/SHOW in FROM, or any node kind or field of DuckDB's parse tree the
+ * walk does not know (deny by default); SLUICE_ERR_SQL_FAILED when it does not
+ * parse. Everything ordinary SQL produces is known: literals of every type,
+ * casts, CASE, aggregates with FILTER/ORDER BY/DISTINCT, window functions and
+ * frames, QUALIFY, GROUP BY ALL/ROLLUP/CUBE/GROUPING SETS, (recursive,
+ * materialized) CTEs scoped as DuckDB scopes them, UNION/INTERSECT/EXCEPT,
+ * ORDER BY/LIMIT/OFFSET/DISTINCT ON, subqueries and LATERAL, joins of every
+ * kind, VALUES, PIVOT with an IN list, lambdas, STAR with EXCLUDE/REPLACE/COLUMNS,
+ * USING SAMPLE. Messages name statement keywords, node kinds, function and
+ * table names, never SQL text.
  *
  * Asynchronous because DuckDB's Node API has no synchronous query: await it.
  * The returned promise has a rejection handler attached, so an un-awaited call
@@ -547,6 +557,17 @@ async function checkOperatorSqlAsync(sql: string, inputs: string[], path: string
   const node = isObject(first) && isObject(first['node']) ? first['node'] : undefined;
   if (!node) throw new SluiceError('SLUICE_ERR_INTERNAL', `${path}: the SQL parser returned an unexpected shape`);
 
+  return { node, ...walkParsedStatement(first, inputs, path) };
+}
+
+/**
+ * Walks one statement as DuckDB's `json_serialize_sql` gives it
+ * (`statements[0]`: `{ node, named_param_map }`) and returns the inputs it
+ * reads and the CTEs it defines; throws SLUICE_ERR_SQL_FORBIDDEN naming the
+ * construct otherwise (see {@link checkOperatorSql}). Exported so that tests can
+ * feed it trees DuckDB does not produce today (deny by default).
+ */
+export function walkParsedStatement(statement: unknown, inputs: string[], path = 'query'): { tables: string[]; ctes: string[] } {
   const st: WalkState = {
     path,
     allowedTables: new Set(inputs.map((t) => t.toLowerCase())),
@@ -554,8 +575,8 @@ async function checkOperatorSqlAsync(sql: string, inputs: string[], path: string
     tables: new Set(),
     ctes: new Set(),
   };
-  new SqlWalker(st).statement(first, new Set());
-  return { node, tables: [...st.tables], ctes: [...st.ctes] };
+  new SqlWalker(st).statement(statement, new Set());
+  return { tables: [...st.tables], ctes: [...st.ctes] };
 }
 
 /** An input of the sandbox: a Parquet file, or a schema for an empty table (planning). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck } from '../../../lib/duck.js';
-import { checkOperatorSql, openSqlSandbox, statementKeywords, type SqlSandbox } from '../../../pipeline/sql-guard.js';
+import { checkOperatorSql, openSqlSandbox, statementKeywords, walkParsedStatement, type SqlSandbox } from '../../../pipeline/sql-guard.js';
 
 async function refusal(sql: string, inputs = ['d']): Promise<{ code: string; message: string }> {
   try {
@@ -176,6 +176,55 @@ describe('openSqlSandbox (runtime)', () => {
       await expect(s.runToParquet('select * from d', join(dir, 'y.parquet'))).rejects.toMatchObject({ code: 'SLUICE_ERR_INTERNAL' });
       await expect(s.runUnchecked(`COPY d TO '${join(dir, 'y.csv')}'`)).rejects.toThrow();
       expect(existsSync(join(dir, 'y.csv'))).toBe(false);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('checkOperatorSql: ordinary constructs (issue 11 item 5) and deny by default', () => {
+  it('accepts decimal and scientific literals and casts that it used to refuse as DECIMAL_TYPE_INFO', async () => {
+    for (const sql of ['select 0.5 as x from d', 'select 1.5::double as y', 'select 2.5e-3 * 4 as z', "select cast('1.25' as decimal(10, 2)) as w", "select '[1]'::json as j"]) {
+      await expect(checkOperatorSql(sql, ['d'])).resolves.toMatchObject({ tables: expect.any(Array) });
+    }
+  });
+
+  it('reports the inputs read and the CTEs defined; a CTE shadowing an input is not a read of the input', async () => {
+    expect(await checkOperatorSql('with t as (select * from d) select * from t, e', ['d', 'e'])).toMatchObject({ tables: ['d', 'e'], ctes: ['t'] });
+    expect((await checkOperatorSql('with d as (select 1 as x) select * from d', ['d'])).tables).toEqual([]);
+  });
+
+  it('refuses a parse-tree kind or field it does not know, naming it', async () => {
+    const { node } = await checkOperatorSql('select sex from d where sex = 1', ['d']);
+    const clone = (): Record<string, unknown> => JSON.parse(JSON.stringify(node)) as Record<string, unknown>;
+    const stmt = (n: Record<string, unknown>) => ({ node: n, named_param_map: [] });
+    // positive control: the unchanged tree passes
+    expect(walkParsedStatement(stmt(clone()), ['d'])).toEqual({ tables: ['d'], ctes: [] });
+    const unknownField = clone();
+    unknownField['future_clause'] = { class: 'FUNCTION', function_name: 'read_csv' };
+    expect(() => walkParsedStatement(stmt(unknownField), ['d'], 'q')).toThrow(/construct the guard does not know \(future_clause in SELECT_NODE\)/);
+    const unknownExpr = clone();
+    (unknownExpr['where_clause'] as Record<string, unknown>)['class'] = 'BOUND_REF';
+    expect(() => walkParsedStatement(stmt(unknownExpr), ['d'], 'q')).toThrow(/an expression of kind BOUND_REF is not allowed/);
+    const unknownNode = clone();
+    unknownNode['type'] = 'CTE_NODE';
+    expect(() => walkParsedStatement(stmt(unknownNode), ['d'], 'q')).toThrow(/a query of kind CTE_NODE is not allowed/);
+    const unknownRef = clone();
+    (unknownRef['from_table'] as Record<string, unknown>)['type'] = 'COLUMN_DATA';
+    expect(() => walkParsedStatement(stmt(unknownRef), ['d'], 'q')).toThrow(/a table reference of kind COLUMN_DATA is not allowed in FROM/);
+    // an expression hidden inside a literal's structure is still walked
+    const hidden = clone();
+    ((hidden['where_clause'] as Record<string, unknown>)['right'] as Record<string, unknown>)['value'] = { type: { id: 'X', type_info: { class: 'FUNCTION', type: 'FUNCTION', function_name: 'getenv', schema: '', catalog: '', children: [] } } };
+    expect(() => walkParsedStatement(stmt(hidden), ['d'], 'q')).toThrow(/the function getenv is not allowed/);
+  });
+
+  it('a runtime failure of a checked query names the DuckDB error class, not its text', async () => {
+    const s = await openSqlSandbox([{ name: 'd', columns: [{ name: 'sex', type: 'VARCHAR' }] }], { scratchDir: tmpdir() });
+    try {
+      const e = await s.runToParquet("select nosuch_column_7f3a from d where sex = 'literal-7f3a'", join(tmpdir(), 'never.parquet')).then(() => null, (x: unknown) => x as Error);
+      expect(e).not.toBeNull();
+      expect((e as { code?: string }).code).toBe('SLUICE_ERR_SQL_FAILED');
+      expect(e!.message).not.toContain('literal-7f3a');
     } finally {
       await s.close();
     }
