@@ -198,9 +198,11 @@ interface WalkState {
  * How a field of a parse-tree node is walked. `scalar`: a flag, a number or a
  * name that is harmless by itself (names that matter are read by the node's own
  * check). `inert`: literal values and types, walked only for expressions or
- * queries hidden inside them. Anything else names the walker of the child.
+ * queries hidden inside them. Anything else names the walker of the child;
+ * `none` marks a field the node's own walker reads by hand (CASE branches,
+ * VALUES rows, PIVOT entries, a table function, a WITH, an AT clause).
  */
-type FieldKind = 'scalar' | 'strings' | 'inert' | 'expr' | 'exprs' | 'ref' | 'query' | 'statement' | 'modifiers' | 'orders' | 'none';
+type FieldKind = 'scalar' | 'strings' | 'inert' | 'expr' | 'exprs' | 'ref' | 'query' | 'queries' | 'statement' | 'modifiers' | 'orders' | 'none';
 
 /** Fields every expression has. */
 const EXPR_COMMON: Record<string, FieldKind> = { class: 'scalar', type: 'scalar', alias: 'scalar', query_location: 'scalar' };
@@ -262,7 +264,7 @@ const QUERY_NODE_FIELDS: Record<string, Record<string, FieldKind>> = {
     select_list: 'exprs', from_table: 'ref', where_clause: 'expr', group_expressions: 'exprs', group_sets: 'inert',
     aggregate_handling: 'scalar', having: 'expr', sample: 'inert', qualify: 'expr',
   },
-  SET_OPERATION_NODE: { setop_type: 'scalar', left: 'query', right: 'query', setop_all: 'scalar', children: 'none' },
+  SET_OPERATION_NODE: { setop_type: 'scalar', left: 'query', right: 'query', setop_all: 'scalar', children: 'queries' },
   RECURSIVE_CTE_NODE: { cte_name: 'scalar', union_all: 'scalar', left: 'query', right: 'query', aliases: 'strings', key_targets: 'exprs' },
 };
 
@@ -330,6 +332,10 @@ class SqlWalker {
         return;
       case 'query':
         if (x !== null && x !== undefined) this.query(x, scope);
+        return;
+      case 'queries':
+        if (Array.isArray(x)) for (const q of x) this.query(q, scope);
+        else if (x !== null && x !== undefined) this.query(x, scope);
         return;
       case 'statement':
         this.statement(x, scope);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDuck, quoteLiteral } from '../../../lib/duck.js';
+import { openDuck, queryJson, quoteLiteral } from '../../../lib/duck.js';
 import { checkOperatorSql, openSqlSandbox, type SqlSandbox } from '../../../pipeline/sql-guard.js';
 import { CORPUS_INPUTS, ORDINARY_QUERIES } from '../../fixtures/sql/ordinary.sql.js';
 import { ESCAPE_ATTEMPTS, SECRET_LITERAL } from '../../fixtures/sql/escapes.js';
@@ -12,22 +12,29 @@ const INPUTS = Object.keys(CORPUS_INPUTS);
 describe('the SQL guard corpus', () => {
   let dir: string;
   let sandbox: SqlSandbox;
+  /** The planner's sandbox: the inputs as empty tables of their column types, no private directory. */
+  let planning: SqlSandbox;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sluice-sqlcorpus-'));
     const duck = await openDuck();
+    const schemas: { name: string; columns: { name: string; type: string }[] }[] = [];
     try {
       for (const [name, sql] of Object.entries(CORPUS_INPUTS)) {
         await duck.conn.run(`COPY (${sql}) TO ${quoteLiteral(join(dir, `${name}.parquet`))} (FORMAT parquet)`);
+        const cols = await queryJson<{ column_name: string; column_type: string }>(duck.conn, `DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(join(dir, `${name}.parquet`))})`);
+        schemas.push({ name, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })) });
       }
     } finally {
       duck.close();
     }
     // The sandbox exactly as the sql step opens it: the inputs as Parquet, nothing else.
+    planning = await openSqlSandbox(schemas);
     sandbox = await openSqlSandbox(INPUTS.map((name) => ({ name, path: join(dir, `${name}.parquet`) })), { scratchDir: dir });
   });
   afterAll(async () => {
     await sandbox?.close();
+    await planning?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -39,9 +46,11 @@ describe('the SQL guard corpus', () => {
   });
 
   // Negative controls: ordinary SQL passes the guard and runs in the sandbox.
-  it.each(ORDINARY_QUERIES.map((q, i) => [i + 1, q] as const))('ordinary query %i passes the guard and runs', async (i, sql) => {
+  it.each(ORDINARY_QUERIES.map((q, i) => [i + 1, q] as const))('ordinary query %i passes the guard, plans and runs', async (i, sql) => {
     const checked = await checkOperatorSql(sql, INPUTS, { path: `corpus[${i}]` });
     expect(checked.node['type']).toMatch(/_NODE$/);
+    // what plan does: describe the output columns against the inputs' schemas
+    expect((await planning.describe(sql, `corpus[${i}]`)).length).toBeGreaterThan(0);
     const rows = await sandbox.runToParquet(sql, join(dir, `out-${i}.parquet`));
     expect(rows).toBeGreaterThanOrEqual(0);
   });

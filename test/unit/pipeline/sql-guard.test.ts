@@ -230,3 +230,13 @@ describe('checkOperatorSql: ordinary constructs (issue 11 item 5) and deny by de
     }
   });
 });
+
+describe('checkOperatorSql: set operations as a list of branches', () => {
+  it('walks every branch of a set operation given as children (the form of newer DuckDB versions)', async () => {
+    const { node } = await checkOperatorSql('select sex from d union all select sex from e', ['d', 'e']);
+    const n = JSON.parse(JSON.stringify(node)) as Record<string, unknown>;
+    const left = n['left'];
+    n['children'] = [left, { ...(left as Record<string, unknown>), from_table: { type: 'BASE_TABLE', alias: '', sample: null, query_location: 0, schema_name: '', table_name: 'secrets', column_name_alias: [], catalog_name: '', at_clause: null } }];
+    expect(() => walkParsedStatement({ node: n, named_param_map: [] }, ['d', 'e'], 'q')).toThrow(/found the table secrets/);
+  });
+});
