@@ -451,7 +451,8 @@ class SqlWalker {
     const schema = String(x['schema_name'] ?? '');
     const catalog = String(x['catalog_name'] ?? '');
     if (schema !== '' || catalog !== '') {
-      this.refuse(`tables must be named without schema or catalog; found a qualified table name (${showName(catalog ? `${catalog}.${schema}` : schema)}.${showName(name)})`, { table: showName(name) });
+      const qualified = [catalog, schema, name].filter((x) => x !== '').map(showName).join('.');
+      this.refuse(`tables must be named without schema or catalog; found a qualified table name (${qualified})`, { table: showName(name) });
     }
     const lower = name.toLowerCase();
     if (scope.has(lower)) return;
@@ -488,7 +489,8 @@ class SqlWalker {
       const catalog = typeof x['catalog'] === 'string' ? x['catalog'] : '';
       // The parser itself names main for desugared forms ([1, 2] is main.list_value); any other schema is refused.
       if ((schema !== '' && schema !== 'main') || (catalog !== '' && catalog !== 'system')) {
-        this.refuse(`functions must be named without schema or catalog; found a qualified function name (${showName(catalog ? `${catalog}.${schema}` : schema)}.${showName(fn)})`, { function: showName(fn) });
+        const qualified = [catalog, schema, fn].filter((x) => x !== '').map(showName).join('.');
+        this.refuse(`functions must be named without schema or catalog; found a qualified function name (${qualified})`, { function: showName(fn) });
       }
     }
     if (cls === 'CASE' && Array.isArray(x['case_checks'])) {
@@ -548,6 +550,11 @@ async function checkOperatorSqlAsync(sql: string, inputs: string[], path: string
     if (other === undefined && keywords.length === 1 && /\b(UN)?PIVOT\b/i.test(sql)) {
       // A PIVOT without IN (…) makes DuckDB create an ENUM first: several statements behind one.
       throw forbidden(path, 'a PIVOT whose values are not listed is not allowed (DuckDB runs it as several statements); list them with ON col IN (…)', { construct: 'PIVOT' });
+    }
+    // A WITH before INSERT/UPDATE/DELETE starts like a SELECT: name the statement by its verb.
+    const verb = other === undefined ? /\b(INSERT|UPDATE|DELETE|MERGE|COPY|CREATE|DROP|ALTER|EXPLAIN)\b/i.exec(sql)?.[1]?.toUpperCase() : undefined;
+    if (verb !== undefined) {
+      throw forbidden(path, `only a single SELECT is allowed; found ${keywords.length > 1 ? `${keywords.length} statements, including ` : ''}${article(verb)} statement`, { statement: verb });
     }
     const what = other && other !== 'LITERAL' && other !== 'IDENT' && other !== 'SYMBOL' ? `${article(other)} statement` : 'a statement that is not a SELECT';
     const count = keywords.length > 1 ? `${keywords.length} statements, including ` : '';
