@@ -22,7 +22,7 @@ import {
   type Hierarchy,
 } from './hierarchy.js';
 import { applyGeneralization, encodeData, optimalKAnonymize, type AnonymizationData } from './k-anonymize-optimal.js';
-import { scanDirectIdentifiers, type DirectIdentifierCounts } from './direct-identifiers.js';
+import { scanDirectIdentifiers, scanSplitIdentifiers, type DirectIdentifierCounts } from './direct-identifiers.js';
 import { log } from '../lib/log.js';
 import { arxLoss, riskAndMetrics, type RiskAndMetrics } from './metrics.js';
 import type { MondrianInput, MondrianResult } from './mondrian.js';
@@ -55,7 +55,7 @@ export interface AnonymizeFileResult {
    * (`directIdentifiers: drop`): per column, `declared` and/or what the content
    * scan found (kind → number of values). Empty when nothing was dropped.
    */
-  droppedColumns: Record<string, { declared: boolean; found: DirectIdentifierCounts }>;
+  droppedColumns: Record<string, { declared: boolean; found: DirectIdentifierCounts; joinedWith?: string }>;
 }
 
 /** `resident-id in 30 values, mobile in 2 values`: counts only, never a value. */
@@ -71,16 +71,18 @@ interface IdentifierColumn {
   declared: boolean;
   found: DirectIdentifierCounts;
   role: 'quasi-identifier' | 'sensitive' | 'other';
+  /** The other column this one forms an identifier with, when split over two. */
+  joinedWith?: string;
 }
 
 function refuseIdentifiers(inputPath: string, cols: IdentifierColumn[], canDrop: boolean): never {
-  const list = cols.map((c) => `${c.column} (${c.declared ? 'declared in declaredIdentifiers' : ''}${c.declared && Object.keys(c.found).length > 0 ? '; ' : ''}${describeFound(c.found)}${c.role === 'other' ? '' : `; configured as ${c.role}`})`);
+  const list = cols.map((c) => `${c.column} (${c.declared ? 'declared in declaredIdentifiers' : ''}${c.declared && Object.keys(c.found).length > 0 ? '; ' : ''}${describeFound(c.found)}${c.joinedWith !== undefined ? ` when joined with ${c.joinedWith}` : ''}${c.role === 'other' ? '' : `; configured as ${c.role}`})`);
   const hint = canDrop
     ? 'remove the column(s) from the input, or set directIdentifiers: drop to leave them out of the output'
     : 'a quasi-identifier or sensitive column must not hold direct identifiers: remove it from the config and from the input (or tokenize it first)';
   log.warn('anonymize.refused', { reason: 'SLUICE_ERR_ANON_DIRECT_IDENTIFIER', columns: cols.map((c) => c.column).join(','), input: inputPath });
   throw new SluiceError('SLUICE_ERR_ANON_DIRECT_IDENTIFIER', `input ${inputPath}: the output would keep direct identifier column(s) ${list.join(', ')}; ${hint}`, {
-    details: { columns: cols.map((c) => ({ column: c.column, declared: c.declared, found: c.found, role: c.role })) },
+    details: { columns: cols.map((c) => ({ column: c.column, declared: c.declared, found: c.found, role: c.role, joinedWith: c.joinedWith ?? null })) },
   });
 }
 
@@ -301,6 +303,19 @@ export async function anonymizeFile(
         identifierColumns.push({ column: name, declared: declared.has(name), found, role: cfg.sensitive?.includes(name) ? 'sensitive' : 'other' });
       }
     }
+    // An identifier split over two columns (an ID number's first and last nine digits) is found as a pair.
+    for (const split of scanSplitIdentifiers(table.columns, table.names.filter((c) => !qiSet.has(c)))) {
+      for (const [col, other] of [split.columns, [split.columns[1], split.columns[0]]] as const) {
+        const existing = identifierColumns.find((c) => c.column === col);
+        const found = { [split.kind]: split.rows } as DirectIdentifierCounts;
+        if (existing) {
+          if (Object.keys(existing.found).length === 0) existing.found = found;
+          existing.joinedWith ??= other;
+        } else {
+          identifierColumns.push({ column: col, declared: declared.has(col), found, role: cfg.sensitive?.includes(col) ? 'sensitive' : 'other', joinedWith: other });
+        }
+      }
+    }
     const sensitiveIds = identifierColumns.filter((c) => c.role !== 'other');
     if (sensitiveIds.length > 0) refuseIdentifiers(inputPath, sensitiveIds, false);
     if (identifierColumns.length > 0 && cfg.directIdentifiers === 'refuse') refuseIdentifiers(inputPath, identifierColumns, true);
@@ -360,7 +375,7 @@ export async function anonymizeFile(
       await writeTable(duck, out, options.outputPath);
     }
     const droppedColumns: AnonymizeFileResult['droppedColumns'] = {};
-    for (const c of identifierColumns) droppedColumns[c.column] = { declared: c.declared, found: c.found };
+    for (const c of identifierColumns) droppedColumns[c.column] = { declared: c.declared, found: c.found, ...(c.joinedWith !== undefined ? { joinedWith: c.joinedWith } : {}) };
     if (identifierColumns.length > 0) {
       log.warn('anonymize.dropped-identifiers', { reason: 'direct-identifier', columns: identifierColumns.map((c) => c.column).join(','), input: inputPath });
     }

@@ -165,3 +165,60 @@ export function scanDirectIdentifiers(values: readonly string[]): DirectIdentifi
   if (names.names) counts['person-name'] = names.count;
   return counts;
 }
+
+/** Two columns that together hold a direct identifier (an ID number split in two, a mobile number in area + rest). */
+export interface SplitIdentifier {
+  columns: [string, string];
+  kind: DirectIdentifierKind;
+  /** Rows (of those sampled) whose two values, joined in some order, are one. */
+  rows: number;
+}
+
+/** Rows sampled per column pair: enough to see a split column, bounded so that wide tables stay cheap. */
+const PAIR_SAMPLE = 500;
+
+/**
+ * Finds pairs of columns whose values, joined in either order with or without
+ * a separator, form a resident ID number, a credit code or a mobile number in
+ * most rows (at least half of the rows sampled, evenly spread). Only columns
+ * whose values are short (≤ 18 characters) and mostly hold a digit are paired.
+ */
+export function scanSplitIdentifiers(columns: Readonly<Record<string, readonly string[]>>, names: readonly string[]): SplitIdentifier[] {
+  const n = names.length === 0 ? 0 : columns[names[0]!]!.length;
+  if (n === 0) return [];
+  const step = Math.max(1, Math.floor(n / PAIR_SAMPLE));
+  const rows: number[] = [];
+  for (let r = 0; r < n && rows.length < PAIR_SAMPLE; r += step) rows.push(r);
+  const norm = new Map<string, string[]>();
+  for (const c of names) {
+    const vals = rows.map((r) => normalizeIdentifierText(columns[c]![r] ?? '').replace(/[\s\-.]/g, ''));
+    const digitish = vals.filter((v) => v.length > 0 && v.length <= 18 && /\d/.test(v)).length;
+    if (digitish >= 0.5 * rows.length) norm.set(c, vals);
+  }
+  const found: SplitIdentifier[] = [];
+  const cands = [...norm.keys()];
+  for (let i = 0; i < cands.length; i++) {
+    for (let j = i + 1; j < cands.length; j++) {
+      const a = norm.get(cands[i]!)!;
+      const b = norm.get(cands[j]!)!;
+      const hits: Partial<Record<DirectIdentifierKind, number>> = {};
+      for (let k = 0; k < rows.length; k++) {
+        for (const joined of [a[k]! + b[k]!, b[k]! + a[k]!]) {
+          const kind: DirectIdentifierKind | undefined =
+            joined.length === 18 && isValidResidentId(joined) ? 'resident-id'
+              : joined.length === 18 && isValidCreditCode(joined) ? 'credit-code'
+                : joined.length === 11 && isMobileNumber(joined) ? 'mobile'
+                  : undefined;
+          if (kind !== undefined) {
+            hits[kind] = (hits[kind] ?? 0) + 1;
+            break;
+          }
+        }
+      }
+      for (const [kind, count] of Object.entries(hits) as [DirectIdentifierKind, number][]) {
+        if (count >= 0.5 * rows.length) found.push({ columns: [cands[i]!, cands[j]!], kind, rows: count });
+      }
+    }
+  }
+  return found;
+}

@@ -304,6 +304,20 @@ describe('anonymizeFile and direct identifiers', () => {
     expect(e.message).toContain(`x1 (${kind} in`);
   });
 
+  it('finds an identifier split over two columns, naming both', async () => {
+    let id = '';
+    const input = writePopulation('split.csv', { part_a: () => ((id = residentId()), id.slice(0, 9)), part_b: () => id.slice(9) });
+    const e = await refusal(anonymizeFile(input, popConfig()));
+    expect(e.code).toBe('SLUICE_ERR_ANON_DIRECT_IDENTIFIER');
+    expect(e.message).toMatch(/part_a \(resident-id in \d+ values when joined with part_b\)/);
+    expect(e.message).toMatch(/part_b \(resident-id in \d+ values when joined with part_a\)/);
+    let m = '';
+    const phones = writePopulation('split-mobile.csv', { tail: () => ((m = mobile()), m.slice(3)), head: () => m.slice(0, 3) });
+    const r = await anonymizeFile(phones, popConfig({ directIdentifiers: 'drop' }));
+    expect(Object.keys(r.droppedColumns).sort()).toEqual(['head', 'tail']);
+    expect(r.droppedColumns['tail']!.joinedWith).toBe('head');
+  });
+
   it('a single identifier embedded in one remark is enough', async () => {
     let row = 0;
     const input = writePopulation('one-remark.csv', { note: () => (++row === 200 ? `联系电话${mobile()}` : '无') });
