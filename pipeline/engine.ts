@@ -6,9 +6,9 @@ import { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ControlPlane } from '../domain/control-plane.js';
 import { configureLog } from '../lib/log.js';
-import { openDataRoot, type DataRoot } from './data-root.js';
+import { openDataRoot, type DataRoot } from './store/data-root.js';
 import { openRedis, type RedisHandle } from './redis.js';
-import { DomainStore } from './store.js';
+import { DomainStore } from './store/store.js';
 
 /** Options for {@link Engine.open}; every field has an environment default. */
 export interface EngineOptions {

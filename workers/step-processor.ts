@@ -2,10 +2,10 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { isSluiceError, SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
 import type { Engine } from '../pipeline/engine.js';
-import { runGate } from '../pipeline/gate.js';
-import { checkJobData, ReleaseJobDataSchema, StepJobDataSchema } from '../pipeline/job-data.js';
-import { releaseArtifact } from '../pipeline/release.js';
-import { runStep } from '../pipeline/run-step.js';
+import { runGate } from '../pipeline/gate/gate.js';
+import { checkJobData, ReleaseJobDataSchema, StepJobDataSchema } from '../pipeline/run/job-data.js';
+import { releaseArtifact } from '../pipeline/gate/release.js';
+import { runStep } from '../pipeline/run/run-step.js';
 
 /**
  * Turns any error into one that is safe to store in Redis as a job's failure

@@ -1,7 +1,7 @@
 import { SluiceError } from '../../lib/errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows, quoteIdent } from '../../lib/duck.js';
-import { runWithProgress } from '../duck-run.js';
+import { runWithProgress } from '../run/duck-run.js';
 import { copyToParquet, openStepDuck, parquet, relationOf } from './duck-step.js';
 import type { StepExecutor } from './step-context.js';
 

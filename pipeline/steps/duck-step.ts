@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { openDuck, quoteLiteral, type Duck } from '../../lib/duck.js';
-import { runWithProgress } from '../duck-run.js';
+import { runWithProgress } from '../run/duck-run.js';
 import type { StepContext, StepInput } from './step-context.js';
 
 /** DuckDB settings for step executors: memory cap and spill folder from the environment. */

@@ -1,5 +1,5 @@
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
-import type { PlannedColumn, PlannedStep } from '../plan.js';
+import type { PlannedColumn, PlannedStep } from '../plan/plan.js';
 
 /** One input of a step as the executor sees it: a Parquet file and its planned columns. */
 export interface StepInput {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AGREEMENTS, population } from '../../helpers/plan-fixtures.js';
-import { parseSpec, type JobSpec } from '../../../pipeline/spec.js';
-import { canonicalJson, formatPlan, planJob, type Plan, type PlanContext } from '../../../pipeline/plan.js';
+import { parseSpec, type JobSpec } from '../../../pipeline/spec/spec.js';
+import { canonicalJson, formatPlan, planJob, type Plan, type PlanContext } from '../../../pipeline/plan/plan.js';
 
 const GOOD = new URL('../../fixtures/specs/good/', import.meta.url).pathname;
 

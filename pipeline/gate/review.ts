@@ -1,10 +1,10 @@
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import { checkReviewAllowed, releaseDecision } from '../audit/gate-policy.js';
-import type { User } from '../domain/types.js';
-import type { Engine } from './engine.js';
-import { checkJobData, ReleaseJobDataSchema } from './job-data.js';
-import { extOf } from './store.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import { checkReviewAllowed, releaseDecision } from '../../audit/gate-policy.js';
+import type { User } from '../../domain/types.js';
+import type { Engine } from '../engine.js';
+import { checkJobData, ReleaseJobDataSchema } from '../run/job-data.js';
+import { extOf } from '../store/store.js';
 
 /** A reviewer's decision on one staged artifact. */
 export interface ReviewRequest {

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
-import { openDuck, quoteLiteral } from '../lib/duck.js';
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import { worstStatus, type Status } from '../lib/vocabulary.js';
-import { buildReport } from '../audit/report.js';
-import { loadOrCreateDomainKey, signReport } from '../audit/sign.js';
-import { resolveThresholds } from '../audit/thresholds.js';
-import { releaseDecision } from '../audit/gate-policy.js';
-import type { CheckResult } from '../audit/types.js';
-import type { Engine } from './engine.js';
-import { codeVersion } from './engine.js';
+import { openDuck, quoteLiteral } from '../../lib/duck.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import { worstStatus, type Status } from '../../lib/vocabulary.js';
+import { buildReport } from '../../audit/report.js';
+import { loadOrCreateDomainKey, signReport } from '../../audit/sign.js';
+import { resolveThresholds } from '../../audit/thresholds.js';
+import { releaseDecision } from '../../audit/gate-policy.js';
+import type { CheckResult } from '../../audit/types.js';
+import type { Engine } from '../engine.js';
+import { codeVersion } from '../engine.js';
 import { auditOutput } from './audit-output.js';
-import { loadActiveRun } from './run-step.js';
+import { loadActiveRun } from '../run/run-step.js';
 import { releaseArtifact } from './release.js';
 
 /** What the gate decided for one output. */

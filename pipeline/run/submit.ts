@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { FlowJob } from 'bullmq';
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import type { DatasetInfo, User } from '../domain/types.js';
-import type { Engine } from './engine.js';
-import { QUEUES } from './engine.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import type { DatasetInfo, User } from '../../domain/types.js';
+import type { Engine } from '../engine.js';
+import { QUEUES } from '../engine.js';
 import { checkJobData, StepJobDataSchema } from './job-data.js';
-import { parseSpec } from './spec.js';
-import { resolveThresholds } from '../audit/thresholds.js';
-import { planJob, type Plan } from './plan.js';
+import { parseSpec } from '../spec/spec.js';
+import { resolveThresholds } from '../../audit/thresholds.js';
+import { planJob, type Plan } from '../plan/plan.js';
 
 /** Default retry policy of a step: transient errors retry with exponential backoff. */
 export const STEP_ATTEMPTS = 3;

@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import { deriveAgreementKey } from '../transforms/tokenize.js';
-import type { Engine } from './engine.js';
-import { codeVersion } from './engine.js';
-import type { Plan, PlannedColumn, PlannedStep } from './plan.js';
-import { EXECUTORS } from './steps/index.js';
-import type { StepContext, StepInput } from './steps/step-context.js';
-import { compileExtract } from './steps/extract.js';
-import { compileDesensitizeStep } from './steps/desensitize.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import { deriveAgreementKey } from '../../transforms/tokenize.js';
+import type { Engine } from '../engine.js';
+import { codeVersion } from '../engine.js';
+import type { Plan, PlannedColumn, PlannedStep } from '../plan/plan.js';
+import { EXECUTORS } from '../steps/index.js';
+import type { StepContext, StepInput } from '../steps/step-context.js';
+import { compileExtract } from '../steps/extract.js';
+import { compileDesensitizeStep } from '../steps/desensitize.js';
 
 /** What the runner reports for one step. */
 export interface StepRunResult {

@@ -6,14 +6,14 @@
  * in-memory sandbox.
  */
 import { createHash } from 'node:crypto';
-import { SluiceError, isSluiceError } from '../lib/errors.js';
-import { LABELS, strictestLabel, type ColumnClass, type Label } from '../lib/vocabulary.js';
-import type { Agreement, ColumnGrant, DatasetInfo } from '../domain/types.js';
-import { compileDesensitize } from '../transforms/desensitize.js';
-import type { ColumnTreatment } from '../transforms/treatment-schema.js';
-import type { SampleSpec } from '../transforms/sample.js';
-import { checkOperatorSql, openSqlSandbox } from './sql-guard.js';
-import { specPath, throwIssues, type JobSpec, type SpecIssue, type SpecStep, type StepKind } from './spec.js';
+import { SluiceError, isSluiceError } from '../../lib/errors.js';
+import { LABELS, strictestLabel, type ColumnClass, type Label } from '../../lib/vocabulary.js';
+import type { Agreement, ColumnGrant, DatasetInfo } from '../../domain/types.js';
+import { compileDesensitize } from '../../transforms/desensitize.js';
+import type { ColumnTreatment } from '../../transforms/treatment-schema.js';
+import type { SampleSpec } from '../../transforms/sample.js';
+import { checkOperatorSql, openSqlSandbox } from '../sql-guard.js';
+import { specPath, throwIssues, type JobSpec, type SpecIssue, type SpecStep, type StepKind } from '../spec/spec.js';
 
 /** One column of a step's output. */
 export interface PlannedColumn {

@@ -8,9 +8,9 @@
  */
 import { LineCounter, parseDocument, isMap, isScalar, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { SluiceError } from '../lib/errors.js';
-import { ColumnTreatmentSchema } from '../transforms/treatment-schema.js';
-import { anonymizeConfigSchema } from '../transforms/anonymize-config.js';
+import { SluiceError } from '../../lib/errors.js';
+import { ColumnTreatmentSchema } from '../../transforms/treatment-schema.js';
+import { anonymizeConfigSchema } from '../../transforms/anonymize-config.js';
 
 /** The spec format version this module reads. */
 export const SPEC_VERSION = 1;

@@ -3,7 +3,7 @@ import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:
 import { chmod, copyFile, link, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
-import { SluiceError } from '../lib/errors.js';
+import { SluiceError } from '../../lib/errors.js';
 import type { DataRoot, Zone } from './data-root.js';
 
 /** A file the store holds: content-addressed by sha256. */

@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdent, quoteLiteral } from '../lib/duck.js';
-import { SluiceError } from '../lib/errors.js';
-import type { CheckResult } from '../audit/types.js';
-import { auditTable } from '../audit/table-checks.js';
-import { auditExtract } from '../audit/extract-checks.js';
-import type { resolveThresholds } from '../audit/thresholds.js';
-import type { Engine } from './engine.js';
-import type { Plan, PlannedStep } from './plan.js';
-import type { AggregateParams } from './steps/aggregate.js';
-import { extOf } from './store.js';
+import { quoteIdent, quoteLiteral } from '../../lib/duck.js';
+import { SluiceError } from '../../lib/errors.js';
+import type { CheckResult } from '../../audit/types.js';
+import { auditTable } from '../../audit/table-checks.js';
+import { auditExtract } from '../../audit/extract-checks.js';
+import type { resolveThresholds } from '../../audit/thresholds.js';
+import type { Engine } from '../engine.js';
+import type { Plan, PlannedStep } from '../plan/plan.js';
+import type { AggregateParams } from '../steps/aggregate.js';
+import { extOf } from '../store/store.js';
 
 /** One staged output to audit. */
 export interface StagedOutput {
@@ -195,13 +195,13 @@ export async function auditOutput(
  */
 async function auditModelOutput(engine: Engine, staged: StagedOutput, thresholds: ReturnType<typeof resolveThresholds>): Promise<CheckResult[]> {
   const { readFileSync } = await import('node:fs');
-  const { encode } = await import('../models/encode.js');
-  const { trainTestSplit } = await import('../models/dataset.js');
-  const { loadModel, rowsHash, verifyArtifact } = await import('../models/artifact.js');
-  const { auditModel } = await import('../audit/model-checks.js');
-  const { readTrainingColumns } = await import('./steps/train.js');
-  const artifact = JSON.parse(readFileSync(staged.path, 'utf8')) as import('../models/artifact.js').ModelArtifact;
-  const p = staged.step.params as unknown as import('./steps/train.js').TrainParams;
+  const { encode } = await import('../../models/encode.js');
+  const { trainTestSplit } = await import('../../models/dataset.js');
+  const { loadModel, rowsHash, verifyArtifact } = await import('../../models/artifact.js');
+  const { auditModel } = await import('../../audit/model-checks.js');
+  const { readTrainingColumns } = await import('../steps/train.js');
+  const artifact = JSON.parse(readFileSync(staged.path, 'utf8')) as import('../../models/artifact.js').ModelArtifact;
+  const p = staged.step.params as unknown as import('../steps/train.js').TrainParams;
   const recipe = { kind: p.model.kind, hyperparameters: p.model.hyperparameters, seed: p.seed };
   const run = await engine.cp.getRun(staged.runId);
   const inputStep = staged.step.needs[0];
