@@ -14,7 +14,7 @@ import { openDb, type Db, type OpenDbOptions } from './db.js';
 import { ReleasesRepo, type AggregateTableRelease, type NewRelease } from './releases-repo.js';
 import { ReportsRepo, type NewReport } from './reports-repo.js';
 import { ReviewsRepo, type NewReview } from './reviews-repo.js';
-import { RunsRepo, type NewRun, type RunQuery, type StepPatch } from './runs-repo.js';
+import { RunsRepo, type NewRun, type RunQuery, type RunTransition, type StepPatch } from './runs-repo.js';
 import type {
   Agreement,
   AgreementRecord,
@@ -154,8 +154,8 @@ export class ControlPlane {
     return this.#runs.listRuns(q);
   }
   /** Moves a run to a status unless it is terminal; returns whether it changed. */
-  setRunStatus(id: string, status: RunStatus, error: { errorCode?: string; errorMessage?: string } = {}): Promise<boolean> {
-    return this.#runs.setRunStatus(id, status, error);
+  setRunStatus(id: string, status: RunStatus, error: { errorCode?: string; errorMessage?: string } = {}, transition: RunTransition = {}): Promise<boolean> {
+    return this.#runs.setRunStatus(id, status, error, transition);
   }
   /** Patches a step; returns whether it changed. */
   updateStep(runId: string, stepId: string, patch: StepPatch): Promise<boolean> {

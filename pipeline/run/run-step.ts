@@ -6,7 +6,8 @@ import { log } from '../../lib/log.js';
 import { deriveAgreementKey } from '../../transforms/tokenize.js';
 import type { Engine } from '../engine.js';
 import { codeVersion } from '../engine.js';
-import type { Plan, PlannedColumn, PlannedStep } from '../plan/plan.js';
+import type { PlannedColumn, PlannedStep } from '../plan/plan.js';
+import { finishSteps, reportProgress, startSteps } from './lifecycle.js';
 import { stepDefinition } from '../steps/index.js';
 import type { StepContext, StepInput } from '../steps/step-context.js';
 
@@ -26,7 +27,7 @@ export async function loadActiveRun(engine: Engine, runId: string) {
   if (!run) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} does not exist`);
   if (run.status === 'cancelled') throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `run ${runId} was cancelled`);
   if (run.status === 'failed') throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `run ${runId} has already failed`);
-  return { run, plan: run.plan as Plan };
+  return { run, plan: run.plan };
 }
 
 /** Finds the input column that identifies persons or entities (through its lineage to a dataset's unit column). */
@@ -57,8 +58,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     return { skipped: true, artifactHash: state.artifactHash, rows: state.rows ?? 0 };
   }
   if (planned.fusedInto) throw new SluiceError('SLUICE_ERR_INTERNAL', `run ${runId}: step ${stepId} runs inside step ${planned.fusedInto}, not on its own`);
-  if (run.status === 'queued') await engine.cp.setRunStatus(runId, 'running');
-  await engine.cp.updateStep(runId, stepId, { status: 'running', progress: 0, attemptsIncrement: 1 });
+  await startSteps(engine, runId, run.status, [stepId]);
   log.info('step.start', { runId, stepId, kind: planned.kind });
 
   const agreement = await engine.cp.getAgreement(run.agreementId);
@@ -105,7 +105,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     return { name: need, path: engine.store.pathOf('work', dep.artifactHash), hash: dep.artifactHash, columns: depPlan.columns };
   };
   const { dataset, inputs } = await inputsOf(planned);
-  for (const f of fused) await engine.cp.updateStep(runId, f.id, { status: 'running', progress: 0, attemptsIncrement: 1 });
+  await startSteps(engine, runId, 'running', fused.map((f) => f.id));
   const unitColumn = dataset ? null : await findUnitColumn(engine, inputs[0]?.columns ?? []);
   const outPath = engine.store.tmpPath(ext);
   const evidencePath = engine.store.tmpPath('parquet');
@@ -129,7 +129,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
       lastReported = f;
       void Promise.resolve(progress(f)).catch(() => undefined);
       // The steps fused into this one advance with it.
-      for (const id of [stepId, ...fused.map((x) => x.id)]) void engine.cp.updateStep(runId, id, { progress: f }).catch(() => undefined);
+      reportProgress(engine, runId, [stepId, ...fused.map((x) => x.id)], f);
     },
     isCancelled: async () => (await engine.cp.getRun(runId))?.status === 'cancelled',
   };
@@ -169,10 +169,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
         codeVersion: codeVersion(),
       },
     });
-    for (const f of fused) {
-      await engine.cp.updateStep(runId, f.id, { status: 'done', progress: 1, ...(outcome.inputRows !== undefined ? { rows: outcome.inputRows } : {}) });
-    }
-    await engine.cp.updateStep(runId, stepId, { status: 'done', progress: 1, artifactHash: out.hash, rows: outcome.rows });
+    await finishSteps(engine, runId, { id: stepId, artifactHash: out.hash, rows: outcome.rows }, { ids: fused.map((f) => f.id), ...(outcome.inputRows !== undefined ? { rows: outcome.inputRows } : {}) });
     await progress(1);
     log.info('step.done', { runId, stepId, kind: planned.kind, rows: outcome.rows, ms: Math.round(performance.now() - t0), artifact: out.hash.slice(0, 12), ...(outcome.removed ? { removed: JSON.stringify(outcome.removed) } : {}) });
     return { skipped: false, artifactHash: out.hash, rows: outcome.rows };
