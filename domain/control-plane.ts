@@ -257,17 +257,3 @@ export class ControlPlane {
     return auditLogHead(this.db);
   }
 }
-
-/**
- * Opens the control plane the way a process's entry point should:
- * PostgreSQL when `DATABASE_URL` is set (schema from `SLUICE_DB_SCHEMA`,
- * default `public`), else PGlite under `<dataRoot>/control-plane`.
- */
-export function openControlPlaneFromEnv(dataRoot: string): Promise<ControlPlane> {
-  const url = process.env['DATABASE_URL'];
-  const schema = process.env['SLUICE_DB_SCHEMA'];
-  const options: ControlPlaneOptions = { dataRoot };
-  if (url) options.databaseUrl = url;
-  if (schema) options.schema = schema;
-  return ControlPlane.open(options);
-}
