@@ -12,6 +12,7 @@ import type { Engine } from '../engine.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
 import { stepDefinition } from '../steps/index.js';
 import { extOf } from '../store/store.js';
+import { loadConfig } from '../../lib/config.js';
 
 /** One staged output to audit. */
 export interface StagedOutput {
@@ -92,7 +93,7 @@ async function openAuditConnection(engine: Engine): Promise<{ conn: DuckDBConnec
   if (!instance) {
     // Spill files go to a folder of this process (the sweeper keeps it while the process lives).
     const dir = join(engine.dataRoot.tmp, `duck-audit-${randomBytes(4).toString('hex')}-${process.pid}`);
-    const created = DuckDBInstance.create(':memory:', { memory_limit: process.env['SLUICE_DUCKDB_MEMORY'] ?? '2GB', temp_directory: dir });
+    const created = DuckDBInstance.create(':memory:', { memory_limit: loadConfig().duckdbMemory, temp_directory: dir });
     instance = created;
     auditInstances.set(engine, created);
     created.catch(() => auditInstances.delete(engine));

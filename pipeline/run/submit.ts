@@ -12,6 +12,7 @@ import { recordRun } from './lifecycle.js';
 export { cancelRun } from './lifecycle.js';
 import { resolveThresholds } from '../../audit/thresholds.js';
 import { planJob, type Plan } from '../plan/plan.js';
+import { loadConfig } from '../../lib/config.js';
 
 /** Default retry policy of a step: transient errors retry with exponential backoff. */
 export const STEP_ATTEMPTS = 3;
@@ -44,7 +45,7 @@ export async function planParsedSpec(engine: Engine, spec: JobSpec, user: User):
     datasets,
     ...(user.role === 'operator' ? { user: { id: user.id, organization: user.organization } } : {}),
     today: new Date().toISOString().slice(0, 10),
-    fuse: process.env['SLUICE_FUSE_STEPS'] !== '0',
+    fuse: loadConfig().fuseSteps,
   });
 }
 
