@@ -1,6 +1,6 @@
 /** `sql`: the operator's own SELECT over the step's inputs. */
 import { z } from 'zod';
-import { checkOperatorSql, openSqlSandbox } from '../sql-guard.js';
+import { checkOperatorSql, openSqlSandbox } from './sql-guard.js';
 import { STEP_ID, specPath } from '../spec/fields.js';
 import type { PlannedColumn, StepDefinition } from './definition.js';
 import { strictestClass } from './plan-helpers.js';
