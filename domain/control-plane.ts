@@ -14,7 +14,7 @@ import { openDb, type Db, type OpenDbOptions } from './db.js';
 import { ReleasesRepo, type AggregateTableRelease, type NewRelease } from './releases-repo.js';
 import { ReportsRepo, type NewReport } from './reports-repo.js';
 import { ReviewsRepo, type NewReview } from './reviews-repo.js';
-import { RunsRepo, type NewRun, type RunQuery, type StepPatch } from './runs-repo.js';
+import { RunsRepo, type NewRun, type RunQuery, type RunTransition, type StepPatch } from './runs-repo.js';
 import type {
   Agreement,
   AgreementRecord,
@@ -154,8 +154,8 @@ export class ControlPlane {
     return this.#runs.listRuns(q);
   }
   /** Moves a run to a status unless it is terminal; returns whether it changed. */
-  setRunStatus(id: string, status: RunStatus, error: { errorCode?: string; errorMessage?: string } = {}): Promise<boolean> {
-    return this.#runs.setRunStatus(id, status, error);
+  setRunStatus(id: string, status: RunStatus, error: { errorCode?: string; errorMessage?: string } = {}, transition: RunTransition = {}): Promise<boolean> {
+    return this.#runs.setRunStatus(id, status, error, transition);
   }
   /** Patches a step; returns whether it changed. */
   updateStep(runId: string, stepId: string, patch: StepPatch): Promise<boolean> {
@@ -256,18 +256,4 @@ export class ControlPlane {
   auditLogHead(): Promise<{ seq: number; hash: string } | null> {
     return auditLogHead(this.db);
   }
-}
-
-/**
- * Opens the control plane the way a process's entry point should:
- * PostgreSQL when `DATABASE_URL` is set (schema from `SLUICE_DB_SCHEMA`,
- * default `public`), else PGlite under `<dataRoot>/control-plane`.
- */
-export function openControlPlaneFromEnv(dataRoot: string): Promise<ControlPlane> {
-  const url = process.env['DATABASE_URL'];
-  const schema = process.env['SLUICE_DB_SCHEMA'];
-  const options: ControlPlaneOptions = { dataRoot };
-  if (url) options.databaseUrl = url;
-  if (schema) options.schema = schema;
-  return ControlPlane.open(options);
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { SluiceError } from '../lib/errors.js';
-import { appendAuditLog } from './audit-log.js';
+import { appendAuditLog, type AuditLogInput } from './audit-log.js';
 import { fromJson, jsonParam, parseInput, toIso, toNum, toNumber, type Db } from './db.js';
-import type { Run, RunStatus, RunSummary, Step, StepStatus } from './types.js';
+import type { JobSpec, Plan, Run, RunStatus, RunSummary, Step, StepStatus } from './types.js';
 
 /** Every run status. */
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'blocked', 'awaiting-review', 'released'] as const satisfies readonly RunStatus[];
@@ -25,8 +25,9 @@ export interface NewRun {
   submittedBy: string;
   specName: string;
   specHash: string;
-  /** The parsed spec: names and parameters, never data values. */
+  /** The parsed spec: names and parameters, never data values (stored as given; the pipeline gives a JobSpec). */
   spec: unknown;
+  /** The plan (stored as given; the pipeline gives its Plan). */
   plan: unknown;
   /** In flow order. */
   steps: { stepId: string; kind: string }[];
@@ -53,6 +54,16 @@ export interface StepPatch {
   errorMessage?: string;
   /** Adds this many attempts (a retry). */
   attemptsIncrement?: number;
+  /** With `status`: change the step only when its status is one of these (the caller's transition table). */
+  from?: readonly StepStatus[];
+}
+
+/** Conditions and side records of {@link RunsRepo.setRunStatus}. */
+export interface RunTransition {
+  /** Move the run only when its status is one of these (the caller's transition table). */
+  from?: readonly RunStatus[];
+  /** An audit-log row appended in the same transaction, only when the run moved. */
+  audit?: AuditLogInput;
 }
 
 const ID = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected 1–128 letters, digits, _ . : -');
@@ -84,6 +95,7 @@ const StepPatchSchema = z.object({
   errorCode: z.string().min(1).max(100).optional(),
   errorMessage: z.string().optional(),
   attemptsIncrement: z.number().int().min(0).optional(),
+  from: z.array(z.enum(STEP_STATUSES)).optional(),
 });
 
 interface RunRow {
@@ -127,8 +139,8 @@ function toRunSummary(r: RunRow): RunSummary {
     submittedBy: r.submitted_by,
     specName: r.spec_name,
     specHash: r.spec_hash,
-    spec: fromJson(r.spec),
-    plan: fromJson(r.plan),
+    spec: fromJson<JobSpec>(r.spec),
+    plan: fromJson<Plan>(r.plan),
     status: r.status,
     errorCode: r.error_code,
     errorMessage: r.error_message,
@@ -237,7 +249,11 @@ export class RunsRepo {
    * waiting and running steps, so a late worker cannot revive them.
    * SLUICE_ERR_NOT_FOUND for an unknown run.
    */
-  async setRunStatus(id: string, status: RunStatus, error: { errorCode?: string; errorMessage?: string } = {}): Promise<boolean> {
+  async setRunStatus(id: string, status: RunStatus, error: { errorCode?: string; errorMessage?: string } = {}, transition: RunTransition = {}): Promise<boolean> {
+    if (transition.from && transition.from.some((f) => !(RUN_STATUSES as readonly string[]).includes(f))) {
+      throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `run transition.from: expected statuses among ${RUN_STATUSES.join('|')}`);
+    }
+    const fromClause = transition.from ? ` AND status IN (${transition.from.length > 0 ? sqlList(transition.from) : 'NULL'})` : '';
     if (!(RUN_STATUSES as readonly string[]).includes(status)) {
       throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `run status: expected one of ${RUN_STATUSES.join('|')}`);
     }
@@ -249,7 +265,7 @@ export class RunsRepo {
            error_message = COALESCE($4::text, error_message),
            started_at = CASE WHEN $2::text = 'running' AND started_at IS NULL THEN now() ELSE started_at END,
            finished_at = CASE WHEN $2::text IN (${sqlList(STOPPED)}) THEN now() ELSE finished_at END
-         WHERE id = $1 AND status <> $2::text AND status NOT IN (${sqlList(TERMINAL_RUN_STATUSES)})
+         WHERE id = $1 AND status <> $2::text AND status NOT IN (${sqlList(TERMINAL_RUN_STATUSES)})${fromClause}
          RETURNING id`,
         [id, status, error.errorCode ?? null, error.errorMessage?.slice(0, 2000) ?? null],
       );
@@ -264,6 +280,7 @@ export class RunsRepo {
           [id],
         );
       }
+      if (transition.audit) await appendAuditLog(t, transition.audit);
       return true;
     });
   }
@@ -301,7 +318,9 @@ export class RunsRepo {
     if (sets.length === 0) return false;
     return this.db.tx(async (t) => {
       const rows = await t.query<{ step_id: string }>(
-        `UPDATE steps SET ${sets.join(', ')} WHERE run_id = $1 AND step_id = $2 AND status <> 'cancelled' RETURNING step_id`,
+        `UPDATE steps SET ${sets.join(', ')} WHERE run_id = $1 AND step_id = $2 AND status <> 'cancelled'${
+          p.status !== undefined && p.from ? ` AND status IN (${p.from.length > 0 ? sqlList(p.from) : 'NULL'})` : ''
+        } RETURNING step_id`,
         params,
       );
       if (rows.length > 0) return true;

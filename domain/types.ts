@@ -1,4 +1,9 @@
 import type { ColumnClass, Label, Status, Treatment } from '../lib/vocabulary.js';
+// Type-only: the control plane stores the planner's plan and the parsed spec as they are.
+import type { Plan } from '../pipeline/plan/plan.js';
+import type { JobSpec } from '../pipeline/spec/spec.js';
+
+export type { JobSpec, Plan };
 
 /** A person's role in the domain. */
 export type Role = 'operator' | 'reviewer' | 'admin';
@@ -122,9 +127,9 @@ export interface RunSummary {
   specName: string;
   specHash: string;
   /** The parsed job spec (names, parameters: never data values). */
-  spec: unknown;
+  spec: JobSpec;
   /** The planned flow. */
-  plan: unknown;
+  plan: Plan;
   status: RunStatus;
   errorCode: string | null;
   errorMessage: string | null;

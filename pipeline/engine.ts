@@ -6,9 +6,10 @@ import { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ControlPlane } from '../domain/control-plane.js';
 import { configureLog } from '../lib/log.js';
-import { openDataRoot, type DataRoot } from './data-root.js';
+import { openDataRoot, type DataRoot } from './store/data-root.js';
 import { openRedis, type RedisHandle } from './redis.js';
-import { DomainStore } from './store.js';
+import { DomainStore } from './store/store.js';
+import { loadConfig } from '../lib/config.js';
 
 /** Options for {@link Engine.open}; every field has an environment default. */
 export interface EngineOptions {
@@ -35,7 +36,7 @@ export function codeVersion(): string {
   if (cachedVersion) return cachedVersion;
   const root = new URL('..', import.meta.url).pathname;
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  let commit = process.env['SLUICE_COMMIT'] ?? '';
+  let commit = loadConfig().commit ?? '';
   if (!commit) {
     try {
       commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -87,8 +88,9 @@ export function lockEmbeddedControlPlane(dataRoot: DataRoot): () => void {
 /** Opens only the control plane (for `sluice init` and admin commands that need no queue). */
 export async function openControlPlane(options: Pick<EngineOptions, 'dataRoot' | 'databaseUrl' | 'schema'> = {}): Promise<{ dataRoot: DataRoot; cp: ControlPlane; close(): Promise<void> }> {
   const dataRoot = openDataRoot(options.dataRoot);
-  const databaseUrl = options.databaseUrl ?? process.env['DATABASE_URL'];
-  const schema = options.schema ?? process.env['SLUICE_DB_SCHEMA'];
+  const config = loadConfig();
+  const databaseUrl = options.databaseUrl ?? config.databaseUrl;
+  const schema = options.schema ?? config.dbSchema;
   const unlock = databaseUrl ? () => undefined : lockEmbeddedControlPlane(dataRoot);
   try {
     const cp = await ControlPlane.open({ dataRoot: dataRoot.root, ...(databaseUrl ? { databaseUrl } : {}), ...(databaseUrl && schema ? { schema } : {}) });
@@ -133,7 +135,7 @@ export class Engine {
       throw e;
     }
     const connection = redis.connect();
-    const prefix = options.queuePrefix ?? process.env['SLUICE_QUEUE_PREFIX'] ?? 'sluice';
+    const prefix = options.queuePrefix ?? loadConfig().queuePrefix;
     const stepsQueue = new Queue(QUEUES.steps, { connection, prefix });
     const releaseQueue = new Queue(QUEUES.release, { connection, prefix });
     const flow = new FlowProducer({ connection, prefix });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
+import { loadConfig } from '../lib/config.js';
 
 /** Where the queue lives, and the private server we started, if any. */
 export interface RedisHandle {
@@ -51,7 +52,7 @@ async function freePort(): Promise<number> {
  * one on PATH it says how to install one.
  */
 export async function openRedis(options: { url?: string; dataDir: string; /** Where to look before starting a private server; default 127.0.0.1:6379. */ defaultUrl?: string }): Promise<RedisHandle> {
-  const explicit = options.url ?? process.env['REDIS_URL'];
+  const explicit = options.url ?? loadConfig().redisUrl;
   const make = (url: string, child: ChildProcess | null): RedisHandle => ({
     url,
     private: child !== null,

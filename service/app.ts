@@ -10,12 +10,12 @@ import { loadOrCreateDomainKey, verifyReport } from '../audit/sign.js';
 import { resolveThresholds } from '../audit/thresholds.js';
 import type { Role, User } from '../domain/types.js';
 import type { Engine } from '../pipeline/engine.js';
-import { formatPlan, type Plan } from '../pipeline/plan.js';
-import { registerDataset } from '../pipeline/register.js';
-import { submitReview } from '../pipeline/review.js';
-import { cancelRun, planSpec, submitRun } from '../pipeline/submit.js';
+import { formatPlan, type Plan } from '../pipeline/plan/plan.js';
+import { registerDataset } from '../pipeline/store/register.js';
+import { submitReview } from '../pipeline/gate/review.js';
+import { cancelRun, planSpec, submitRun } from '../pipeline/run/submit.js';
 import { parseBody } from './parse-body.js';
-import { extOf } from '../pipeline/store.js';
+import { extOf } from '../pipeline/store/store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -2,10 +2,10 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { isSluiceError, SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
 import type { Engine } from '../pipeline/engine.js';
-import { runGate } from '../pipeline/gate.js';
-import { checkJobData, ReleaseJobDataSchema, StepJobDataSchema } from '../pipeline/job-data.js';
-import { releaseArtifact } from '../pipeline/release.js';
-import { runStep } from '../pipeline/run-step.js';
+import { runGate } from '../pipeline/gate/gate.js';
+import { checkJobData, ReleaseJobDataSchema, StepJobDataSchema } from '../pipeline/run/job-data.js';
+import { failSteps, releaseOutput } from '../pipeline/run/lifecycle.js';
+import { runStep } from '../pipeline/run/run-step.js';
 
 /**
  * Turns any error into one that is safe to store in Redis as a job's failure
@@ -32,23 +32,7 @@ export function stepProcessor(engine: Engine) {
       const err = safeError(e);
       const final = !err.retryable || job.attemptsMade + 1 >= attempts;
       log.warn('step.failed', { runId: data.runId, stepId: data.stepId ?? 'gate', code: err.code, attempt: job.attemptsMade + 1, final });
-      if (data.stepId) {
-        // The steps fused into this job share its fate.
-        const plan = (await engine.cp.getRun(data.runId).catch(() => null))?.plan as { steps?: { id: string; fusedInto?: string }[] } | undefined;
-        const ids = [data.stepId, ...(plan?.steps ?? []).filter((s) => s.fusedInto === data.stepId).map((s) => s.id)];
-        for (const id of ids) {
-          await engine.cp
-            .updateStep(data.runId, id, { status: final ? (err.code === 'SLUICE_ERR_RUN_CANCELLED' ? 'cancelled' : 'failed') : 'waiting', errorCode: err.code, errorMessage: err.message })
-            .catch(() => undefined);
-        }
-      }
-      if (final) {
-        await engine.cp.setRunStatus(data.runId, 'failed', { errorCode: err.code, errorMessage: err.message }).catch(() => undefined);
-        const run = await engine.cp.getRun(data.runId).catch(() => null);
-        for (const s of run?.steps ?? []) {
-          if (s.status === 'waiting') await engine.cp.updateStep(data.runId, s.stepId, { status: 'skipped' }).catch(() => undefined);
-        }
-      }
+      await failSteps(engine, data.runId, data.stepId, err, final);
       if (!err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
       throw new Error(`${err.code}: ${err.message}`);
     }
@@ -60,14 +44,7 @@ export function releaseProcessor(engine: Engine) {
   return async (job: Job): Promise<unknown> => {
     const data = checkJobData(ReleaseJobDataSchema, job.data);
     try {
-      const r = await releaseArtifact(engine, data);
-      const run = await engine.cp.getRun(data.runId);
-      if (run) {
-        const releases = await engine.cp.listReleases({ runId: data.runId });
-        const plan = run.plan as { outputs: { id: string }[] };
-        if (plan.outputs.every((o) => releases.some((x) => x.outputId === o.id))) await engine.cp.setRunStatus(data.runId, 'released');
-      }
-      return r;
+      return await releaseOutput(engine, data);
     } catch (e) {
       const err = safeError(e);
       if (!err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);

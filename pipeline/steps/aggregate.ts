@@ -1,15 +1,52 @@
+/** `aggregate`: group-by counts and sums, counted per person or entity, with the evidence the audit needs. */
+import { z } from 'zod';
 import { SluiceError } from '../../lib/errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows, quoteIdent } from '../../lib/duck.js';
-import { runWithProgress } from '../duck-run.js';
+import { runWithProgress } from '../run/duck-run.js';
+import { COLUMN, STEP_ID, positiveInt } from '../spec/fields.js';
 import { copyToParquet, openStepDuck, parquet, relationOf } from './duck-step.js';
-import type { StepExecutor } from './step-context.js';
+import type { PlannedColumn, StepDefinition } from './definition.js';
+import { NUMERIC, col } from './plan-helpers.js';
+import type { StepContext, StepOutcome } from './step-context.js';
+
+/** Aggregate measure functions (as the aggregate step computes them). */
+export const MEASURE_FNS = ['count', 'count_units', 'sum', 'mean'] as const;
+
+/** The schema of one measure. */
+export const Measure = z
+  .strictObject({
+    fn: z.enum(MEASURE_FNS, { error: `one of ${MEASURE_FNS.join(', ')}` }),
+    column: COLUMN.optional(),
+    as: COLUMN,
+  })
+  .superRefine((m, ctx) => {
+    if ((m.fn === 'sum' || m.fn === 'mean') && m.column === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['column'], message: `a column to ${m.fn}`, input: undefined });
+    }
+    if ((m.fn === 'count' || m.fn === 'count_units') && m.column !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['column'], message: `no column (${m.fn} counts rows or units)`, input: m.column });
+    }
+  });
+
+const schema = z.strictObject({
+  id: STEP_ID,
+  kind: z.literal('aggregate'),
+  from: STEP_ID,
+  group_by: z.array(COLUMN, { error: 'a list of column names' }),
+  measures: z.array(Measure, { error: 'a list of measures' }).min(1),
+  round: positiveInt('a rounding base (a whole number of at least 1)').optional(),
+  suppress_below: positiveInt('a minimum number of units per cell (a whole number of at least 1)').optional(),
+});
+
+/** An aggregate step as the spec gives it. */
+export type AggregateSpecStep = z.output<typeof schema>;
 
 /** One measure of an aggregate step. */
 export interface AggregateMeasure {
   /** `count`: rows; `count_units`: distinct persons or entities; `sum` and `mean` of a numeric column. */
   fn: 'count' | 'count_units' | 'sum' | 'mean';
-  column?: string;
+  column?: string | undefined;
   as: string;
 }
 
@@ -47,9 +84,9 @@ export interface AggregateParams {
  * (a file, or the fused SELECT of the steps before) straight into its file,
  * and the table is computed from that file, which is a fraction of the input.
  */
-export const aggregate: StepExecutor = async (ctx) => {
+async function executeAggregate(ctx: StepContext<AggregateParams>): Promise<StepOutcome> {
   const input = ctx.inputs[0]!;
-  const p = ctx.step.params as unknown as AggregateParams;
+  const p = ctx.step.params;
   const unit = ctx.unitColumn;
   if (!unit) {
     throw new SluiceError('SLUICE_ERR_SPEC_INVALID', `steps.${ctx.step.id}: aggregate needs its input to keep the column that identifies persons or entities (tokenized is fine); none was found`);
@@ -114,4 +151,53 @@ export const aggregate: StepExecutor = async (ctx) => {
   } finally {
     duck.close();
   }
+}
+
+/** The aggregate kind: plans group-by and measure columns, reads a fused input, records per-unit evidence. */
+export const aggregate: StepDefinition<AggregateSpecStep, AggregateParams> = {
+  kind: 'aggregate',
+  schema,
+  needs: (s) => [s.from],
+  plan(step, ctx) {
+    const columns: PlannedColumn[] = [];
+    const names = new Set<string>();
+    step.group_by.forEach((g, k) => {
+      const c = ctx.needColumn(ctx.at('group_by', k), g, step.from);
+      if (names.has(g)) ctx.addInvalid(ctx.at('group_by', k), 'each column once', `column ${g} twice`);
+      names.add(g);
+      if (c) columns.push(col(c));
+    });
+    step.measures.forEach((m, k) => {
+      if (names.has(m.as)) ctx.addInvalid(ctx.at('measures', k, 'as'), 'an output name not used by a group-by column or another measure', `the name ${m.as} again`);
+      names.add(m.as);
+      if (m.fn === 'count' || m.fn === 'count_units') {
+        columns.push({ name: m.as, type: 'BIGINT', class: 'other', label: 'aggregate' });
+        return;
+      }
+      const c = ctx.needColumn(ctx.at('measures', k, 'column'), m.column!, step.from);
+      if (c && !NUMERIC.test(c.type)) ctx.addInvalid(ctx.at('measures', k, 'column'), `a numeric column to ${m.fn}`, `column ${c.name} of type ${c.type}`);
+      columns.push({ name: m.as, type: 'DOUBLE', class: c?.class ?? 'other', label: 'aggregate' });
+    });
+    const params: AggregateParams = {
+      group_by: [...step.group_by],
+      measures: step.measures.map((m) => ({ ...m })),
+      ...(step.round === undefined ? {} : { round: step.round }),
+      ...(step.suppress_below === undefined ? {} : { suppress_below: step.suppress_below }),
+    };
+    return { columns, params };
+  },
+  summarize: (p) => `group by ${p.group_by.join(', ') || '(all rows)'}`,
+  fusion: { readsSql: true },
+  execute: executeAggregate,
+  evidence: {
+    table(p) {
+      const contribution = (m: AggregateMeasure): string => (m.fn === 'count' ? '__rows' : m.fn === 'count_units' ? '1' : quoteIdent(m.column!));
+      return {
+        select: (source) => `SELECT ${p.group_by.map(quoteIdent).join(', ')}, __unit, ${p.measures.map((m) => `${contribution(m)} AS ${quoteIdent(m.as)}`).join(', ')} FROM ${source}`,
+        groupBy: p.group_by,
+        counts: p.measures.filter((m) => m.fn === 'count' || m.fn === 'count_units').map((m) => m.as),
+        measures: p.measures.filter((m) => m.fn === 'sum' || m.fn === 'mean').map((m) => ({ column: m.as, fn: m.fn as 'sum' | 'mean' })),
+      };
+    },
+  },
 };

@@ -1,16 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { openDuck, quoteLiteral, type Duck } from '../../lib/duck.js';
-import { runWithProgress } from '../duck-run.js';
+import { runWithProgress } from '../run/duck-run.js';
 import type { StepContext, StepInput } from './step-context.js';
+import { loadConfig } from '../../lib/config.js';
 
-/** DuckDB settings for step executors: memory cap and spill folder from the environment. */
+/** DuckDB settings for step executors: memory cap and threads from the configuration (lib/config.ts), spill folder per step. */
 export async function openStepDuck(ctx: Pick<StepContext, 'tempDir'>): Promise<Duck> {
   mkdirSync(ctx.tempDir, { recursive: true });
-  const threads = process.env['SLUICE_DUCKDB_THREADS'];
+  const config = loadConfig();
   return openDuck({
-    memoryLimit: process.env['SLUICE_DUCKDB_MEMORY'] ?? '2GB',
+    memoryLimit: config.duckdbMemory,
     tempDirectory: ctx.tempDir,
-    ...(threads ? { threads: Number(threads) } : {}),
+    ...(config.duckdbThreads !== undefined ? { threads: config.duckdbThreads } : {}),
   });
 }
 

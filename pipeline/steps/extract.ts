@@ -1,12 +1,36 @@
-import { SluiceError } from '../../lib/errors.js';
+/** `extract`: the only step kind that reads raw/. */
+import { z } from 'zod';
+import { SluiceError, isSluiceError } from '../../lib/errors.js';
 import { quoteIdent } from '../../lib/duck.js';
 import { compileDesensitize } from '../../transforms/desensitize.js';
 import type { ColumnTreatment } from '../../transforms/treatment-schema.js';
-import type { ColumnGrant, DatasetInfo } from '../../domain/types.js';
+import type { ColumnGrant } from '../../domain/types.js';
+import { INPUT_NAME, STEP_ID } from '../spec/fields.js';
 import { copyToParquet, openStepDuck, parquet } from './duck-step.js';
-import type { CompiledRelation, StepContext, StepExecutor } from './step-context.js';
+import type { FuseSource, PlannedColumn, StepDefinition } from './definition.js';
+import { PLANNING_KEY } from './plan-helpers.js';
+import type { CompiledRelation } from './step-context.js';
 
-/** The agreement's required treatment for a granted column, as a transform. */
+const schema = z.strictObject({ id: STEP_ID, kind: z.literal('extract'), input: INPUT_NAME });
+
+/** An extract step as the spec gives it. */
+export type ExtractSpecStep = z.output<typeof schema>;
+
+/** Planned parameters of an extract step. */
+export interface ExtractParams {
+  /** The spec input it reads. */
+  input: string;
+  dataset: string;
+  columns: string[];
+  /** The agreement's treatment of each column. */
+  treatments: Record<string, ColumnTreatment>;
+}
+
+/**
+ * The agreement's required treatment for a granted column, as a transform.
+ * The one implementation the planner and the runner share: a `generalize`
+ * grant without a level is refused (SLUICE_ERR_SPEC_SCOPE), never widened.
+ */
 export function grantTreatment(grant: ColumnGrant): ColumnTreatment {
   switch (grant.treatment) {
     case 'drop':
@@ -16,30 +40,28 @@ export function grantTreatment(grant: ColumnGrant): ColumnTreatment {
     case 'tokenize':
       return { treatment: 'tokenize' };
     case 'generalize':
-      if (!grant.level) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `agreement grant for column ${grant.name}: generalize needs a level`);
+      if (!grant.level) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `agreement grant for column ${grant.name}: expected a generalization level for treatment generalize, found none`);
       return { treatment: 'generalize', level: grant.level } as ColumnTreatment;
     case 'none':
       return { treatment: 'none' };
   }
 }
 
-/** What compiling an extract needs: the step, its dataset and raw file, the agreement and the key. */
-export type ExtractSource = Pick<StepContext, 'step' | 'agreement' | 'tokenKey' | 'asOf'> & { dataset: DatasetInfo; rawPath: string };
-
 /**
- * The SELECT of an extract: the granted columns of one raw dataset, each with
- * the treatment the agreement requires, in one statement. Refuses a dataset or
- * column the agreement does not grant (checked again here, at run time).
+ * The SELECT of an extract: the granted columns of one raw dataset (the
+ * input's file), each with the treatment the agreement requires, in one
+ * statement. Refuses a dataset or column the agreement does not grant
+ * (checked again here, at run time).
  */
-export function compileExtract(src: ExtractSource): CompiledRelation {
+export function compileExtract(src: FuseSource<ExtractParams>): CompiledRelation {
   const ds = src.dataset;
+  if (!ds) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${src.step.id}: extract has no dataset`);
   const grant = src.agreement.grants.find((g) => g.dataset === ds.name);
   if (!grant) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `step ${src.step.id}: dataset ${ds.name} is not granted by agreement ${src.agreement.id}`);
-  const wanted = src.step.params['columns'] as string[];
-  const columns = wanted.map((name) => {
-    const col = ds.columns.find((c) => c.name === name);
-    if (!col) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `step ${src.step.id}: dataset ${ds.name} has no column ${name}`);
-    return { name, type: col.type };
+  const columns = src.step.params.columns.map((name) => {
+    const c = ds.columns.find((x) => x.name === name);
+    if (!c) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `step ${src.step.id}: dataset ${ds.name} has no column ${name}`);
+    return { name, type: c.type };
   });
   const treatments: Record<string, ColumnTreatment> = {};
   for (const c of columns) {
@@ -47,25 +69,56 @@ export function compileExtract(src: ExtractSource): CompiledRelation {
     if (!g) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `step ${src.step.id}: column ${c.name} of ${ds.name} is not granted`);
     treatments[c.name] = grantTreatment(g);
   }
-  const source = `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${parquet(src.rawPath)}`;
+  const source = `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${parquet(src.input.path)}`;
   const compiled = compileDesensitize({ sourceSql: source, columns }, treatments, { key: src.tokenKey, seed: 0, asOf: src.asOf });
   return { sql: compiled.sql, facts: { dropped: compiled.dropped } };
 }
 
 /**
- * `extract`: the only step that reads raw/. It reads the granted columns of one
- * dataset and applies, in the same statement, the treatment the agreement
- * requires for each, so no untreated copy is ever written outside raw/.
+ * `extract`: it reads the granted columns of one dataset and applies, in the
+ * same statement, the treatment the agreement requires for each, so no
+ * untreated copy is ever written outside raw/.
  */
-export const extract: StepExecutor = async (ctx) => {
-  const ds = ctx.dataset;
-  if (!ds) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${ctx.step.id}: extract has no dataset`);
-  const compiled = compileExtract({ ...ctx, dataset: ds, rawPath: ctx.inputs[0]!.path });
-  const duck = await openStepDuck(ctx);
-  try {
-    const rows = await copyToParquet(duck, compiled.sql, ctx.outPath, ctx, `step ${ctx.step.id} (extract)`);
-    return { rows, evidence: false, facts: compiled.facts };
-  } finally {
-    duck.close();
-  }
+export const extract: StepDefinition<ExtractSpecStep, ExtractParams> = {
+  kind: 'extract',
+  schema,
+  needs: () => [],
+  plan(step, ctx) {
+    const input = ctx.specInputs[step.input]!;
+    const ds = ctx.datasets.get(input.dataset)!;
+    const grant = ctx.agreement.grants.find((g) => g.dataset === input.dataset)!;
+    const treatments: Record<string, ColumnTreatment> = {};
+    let columns: PlannedColumn[] = [];
+    try {
+      const srcCols = input.columns.map((name) => {
+        treatments[name] = grantTreatment(grant.columns.find((g) => g.name === name)!);
+        return { name, type: ds.columns.find((x) => x.name === name)!.type };
+      });
+      const compiled = compileDesensitize({ sourceSql: 'SELECT 1', columns: srcCols }, treatments, { key: PLANNING_KEY, seed: 0, asOf: ctx.today });
+      columns = compiled.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        class: ds.columns.find((x) => x.name === c.name)!.class,
+        label: c.label,
+        source: { dataset: ds.name, column: c.name },
+      }));
+    } catch (e) {
+      if (!isSluiceError(e)) throw e;
+      ctx.addPolicy(['agreement'], `agreement ${ctx.agreement.id}'s treatments to fit dataset ${ds.name}`, e.message);
+    }
+    return { columns, params: { input: step.input, dataset: input.dataset, columns: [...input.columns], treatments } };
+  },
+  summarize: (p) => `reads input ${p.input} (dataset ${p.dataset})`,
+  readsRaw: (p) => ({ dataset: p.dataset, input: p.input }),
+  fusion: { compile: compileExtract },
+  async execute(ctx) {
+    const compiled = compileExtract({ ...ctx, input: ctx.inputs[0]! });
+    const duck = await openStepDuck(ctx);
+    try {
+      const rows = await copyToParquet(duck, compiled.sql, ctx.outPath, ctx, `step ${ctx.step.id} (extract)`);
+      return { rows, evidence: false, facts: compiled.facts };
+    } finally {
+      duck.close();
+    }
+  },
 };

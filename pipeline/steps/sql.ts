@@ -1,19 +1,75 @@
-import { checkOperatorSql, openSqlSandbox } from '../sql-guard.js';
-import type { StepExecutor } from './step-context.js';
+/** `sql`: the operator's own SELECT over the step's inputs. */
+import { z } from 'zod';
+import { checkOperatorSql, openSqlSandbox } from './sql-guard.js';
+import { STEP_ID, specPath } from '../spec/fields.js';
+import type { PlannedColumn, StepDefinition } from './definition.js';
+import { strictestClass } from './plan-helpers.js';
+import { analyseQuery } from './sql-labels.js';
+
+const schema = z.strictObject({
+  id: STEP_ID,
+  kind: z.literal('sql'),
+  from: z.array(STEP_ID, { error: 'a list of step ids' }).min(1).max(16),
+  query: z.string({ error: 'SQL text (one SELECT)' }).min(1).max(100_000),
+});
+
+/** A sql step as the spec gives it. */
+export type SqlSpecStep = z.output<typeof schema>;
+
+/** Planned parameters of a sql step. */
+export interface SqlParams {
+  query: string;
+  tables: string[];
+}
 
 /**
- * `sql`: the operator's own SELECT over the step's inputs. It is checked
- * statically and then run in a sandboxed DuckDB that holds only the inputs,
- * with external access disabled and the configuration locked.
+ * `sql`: checked statically and then run in a sandboxed DuckDB that holds only
+ * the inputs, with external access disabled and the configuration locked. Its
+ * columns are described against empty tables and labelled from the parse tree.
  */
-export const sql: StepExecutor = async (ctx) => {
-  const query = ctx.step.params['query'] as string;
-  await checkOperatorSql(query, ctx.inputs.map((i) => i.name));
-  const sandbox = await openSqlSandbox(ctx.inputs.map((i) => ({ name: i.name, path: i.path })));
-  try {
-    const rows = await sandbox.runToParquet(query, ctx.outPath);
-    return { rows, evidence: false };
-  } finally {
-    await sandbox.close();
-  }
+export const sql: StepDefinition<SqlSpecStep, SqlParams> = {
+  kind: 'sql',
+  schema,
+  needs: (s) => [...new Set(s.from)],
+  async plan(step, ctx) {
+    const params = { query: step.query, tables: [...step.from] };
+    const path = specPath(ctx.at('query'));
+    const env = new Map<string, PlannedColumn[]>();
+    for (const f of step.from) env.set(f.toLowerCase(), ctx.inputs.get(f) ?? []);
+    const missing = step.from.filter((f) => (ctx.inputs.get(f) ?? []).length === 0);
+    if (missing.length > 0) {
+      ctx.addInvalid(ctx.at('from'), 'inputs with at least one column', `step(s) ${missing.join(', ')} without columns`);
+      return { columns: [], params };
+    }
+    const checked = await checkOperatorSql(step.query, step.from, { path });
+    const sandbox = await openSqlSandbox(step.from.map((f) => ({ name: f, columns: ctx.inputs.get(f)!.map((c) => ({ name: c.name, type: c.type })) })));
+    let described: { name: string; type: string }[];
+    try {
+      described = await sandbox.describe(step.query, path);
+    } finally {
+      await sandbox.close();
+    }
+    const analysed = analyseQuery(checked.node, env);
+    const fallbackClass = strictestClass([...env.values()].flat().map((c) => c.class));
+    const columns = described.map((d, k): PlannedColumn => {
+      const a = analysed && analysed.length === described.length ? analysed[k] : undefined;
+      if (!a) return { name: d.name, type: d.type, class: fallbackClass, label: 'unknown' };
+      const out: PlannedColumn = { name: d.name, type: d.type, class: a.class, label: a.label };
+      if (a.source) out.source = { ...a.source };
+      return out;
+    });
+    return { columns, params };
+  },
+  summarize: (p) => `SELECT over ${p.tables.join(', ')} (${[...p.query].length} characters)`,
+  async execute(ctx) {
+    const query = ctx.step.params.query;
+    await checkOperatorSql(query, ctx.inputs.map((i) => i.name));
+    const sandbox = await openSqlSandbox(ctx.inputs.map((i) => ({ name: i.name, path: i.path })));
+    try {
+      const rows = await sandbox.runToParquet(query, ctx.outPath);
+      return { rows, evidence: false };
+    } finally {
+      await sandbox.close();
+    }
+  },
 };

@@ -1,5 +1,5 @@
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
-import type { PlannedColumn, PlannedStep } from '../plan.js';
+import type { PlannedColumn, StepRef } from './definition.js';
 
 /** One input of a step as the executor sees it: a Parquet file and its planned columns. */
 export interface StepInput {
@@ -20,13 +20,13 @@ export interface CompiledRelation {
   facts: Record<string, unknown>;
 }
 
-/** Everything a step executor needs; no queue, no HTTP. */
-export interface StepContext {
+/** Everything a step executor needs; no queue, no HTTP. `P` is the kind's planned parameters. */
+export interface StepContext<P = unknown> {
   runId: string;
-  step: PlannedStep;
+  step: StepRef<P>;
   agreement: Agreement;
   inputs: StepInput[];
-  /** For `extract`: the registered dataset it reads from raw/. */
+  /** For a kind that reads raw/ (`extract`): the registered dataset it reads. */
   dataset?: DatasetInfo;
   /** The input column that identifies the person or entity a row is about, if known. */
   unitColumn: string | null;
@@ -58,6 +58,3 @@ export interface StepOutcome {
   /** Rows the step read (known to an aggregate): the row count of steps fused into it. */
   inputRows?: number;
 }
-
-/** A step executor. */
-export type StepExecutor = (ctx: StepContext) => Promise<StepOutcome>;

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../pipeline/engine.js';
-import { registerDataset } from '../../pipeline/register.js';
+import { registerDataset } from '../../pipeline/store/register.js';
 import { generate, type GeneratedDataset } from '../../synthetic/generate.js';
 import type { Workers } from '../../workers/start-workers.js';
 

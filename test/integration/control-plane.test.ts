@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError, isSluiceError } from '../../lib/errors.js';
-import { ControlPlane, openControlPlaneFromEnv } from '../../domain/control-plane.js';
+import { ControlPlane } from '../../domain/control-plane.js';
+import { openControlPlane } from '../../pipeline/engine.js';
 import { openDb } from '../../domain/db.js';
 import { loadMigrations } from '../../domain/migrate.js';
 import type { Agreement } from '../../domain/types.js';
@@ -53,9 +54,9 @@ async function dropSchema(schema: string): Promise<void> {
 
 interface Backend {
   name: 'pglite' | 'postgres';
-  /** The data root handed to openControlPlaneFromEnv. */
+  /** The data root handed to openControlPlane. */
   dataRoot: string;
-  /** Opens (through openControlPlaneFromEnv) the backend's one database for this file. */
+  /** Opens (through openControlPlane, which reads the environment) the backend's one database for this file. */
   open(): Promise<ControlPlane>;
   /** Opens another handle on the same database (PostgreSQL only). */
   openAnother(): Promise<ControlPlane>;
@@ -67,7 +68,7 @@ function pgliteBackend(): Backend {
   return {
     name: 'pglite',
     dataRoot: dir,
-    open: () => withEnv({ DATABASE_URL: undefined, SLUICE_DB_SCHEMA: undefined }, () => openControlPlaneFromEnv(dir)),
+    open: () => withEnv({ DATABASE_URL: undefined, SLUICE_DB_SCHEMA: undefined }, async () => (await openControlPlane({ dataRoot: dir })).cp),
     openAnother: () => ControlPlane.open({ dataRoot: dir }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -79,7 +80,7 @@ function postgresBackend(): Backend {
   return {
     name: 'postgres',
     dataRoot: dir,
-    open: () => withEnv({ DATABASE_URL: PG_URL, SLUICE_DB_SCHEMA: schema }, () => openControlPlaneFromEnv(dir)),
+    open: () => withEnv({ DATABASE_URL: PG_URL, SLUICE_DB_SCHEMA: schema }, async () => (await openControlPlane({ dataRoot: dir })).cp),
     openAnother: () => ControlPlane.open({ databaseUrl: PG_URL, schema }),
     cleanup: async () => {
       await dropSchema(schema);

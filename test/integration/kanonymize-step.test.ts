@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureLog } from '../../lib/log.js';
 import { openDuck, queryJson, quoteLiteral } from '../../lib/duck.js';
 import { Engine } from '../../pipeline/engine.js';
-import { submitRun } from '../../pipeline/submit.js';
+import { submitRun } from '../../pipeline/run/submit.js';
 import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import type { User } from '../../domain/types.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../pipeline/engine.js';
-import { submitRun } from '../../pipeline/submit.js';
+import { submitRun } from '../../pipeline/run/submit.js';
 import type { User } from '../../domain/types.js';
 import { TEST_PG_URL, TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, settleRun } from '../helpers/domain-harness.js';

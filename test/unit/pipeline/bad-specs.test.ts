@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../../lib/errors.js';
 import { AGREEMENTS, population } from '../../helpers/plan-fixtures.js';
-import { parseSpec } from '../../../pipeline/spec.js';
-import { planJob, type PlanContext } from '../../../pipeline/plan.js';
+import { parseSpec } from '../../../pipeline/spec/spec.js';
+import { planJob, type PlanContext } from '../../../pipeline/plan/plan.js';
 
 const FIXTURES = new URL('../../fixtures/specs/', import.meta.url).pathname;
 

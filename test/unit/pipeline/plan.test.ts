@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AGREEMENTS, population } from '../../helpers/plan-fixtures.js';
-import { parseSpec, type JobSpec } from '../../../pipeline/spec.js';
-import { canonicalJson, formatPlan, planJob, type Plan, type PlanContext } from '../../../pipeline/plan.js';
+import { parseSpec, type JobSpec } from '../../../pipeline/spec/spec.js';
+import { canonicalJson, formatPlan, planJob, type Plan, type PlanContext } from '../../../pipeline/plan/plan.js';
 
 const GOOD = new URL('../../fixtures/specs/good/', import.meta.url).pathname;
 
@@ -62,7 +62,7 @@ describe('planJob', () => {
     const plan = await planJob(load('kanonymized-extract.yaml'), ctx());
     expect(labels(plan, 's')).toEqual(labels(plan, 'people_x'));
     expect(labels(plan, 'k')).toEqual({ id_number: 'token', sex: 'generalized', birth_date: 'generalized', area_code: 'generalized', education: 'raw' });
-    expect(plan.steps.find((s) => s.id === 's')!.params['sample']).toEqual({ method: 'stratified', by: ['area_code'], fraction: 0.2, minPerStratum: 5, seed: 11 });
+    expect(plan.steps.find((s) => s.id === 's')!.params).toEqual({ sample: { method: 'stratified', by: ['area_code'], fraction: 0.2, minPerStratum: 5, seed: 11 } });
   });
 
   it('desensitize strengthens labels and updates types', async () => {
@@ -143,7 +143,7 @@ outputs:
 `);
     const plan = await planJob(spec, ctx());
     expect(plan.steps.map((s) => s.id)).toEqual(['p', 's']);
-    expect(plan.steps[1]!.params['sample']).toEqual({ method: 'fixed', size: 10, seed: 0 });
+    expect(plan.steps[1]!.params).toEqual({ sample: { method: 'fixed', size: 10, seed: 0 } });
   });
 
   it('hashes the canonical JSON: key order does not matter, content does', async () => {

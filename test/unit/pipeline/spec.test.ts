@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../../lib/errors.js';
-import { describeFound, parseSpec, type SpecIssue } from '../../../pipeline/spec.js';
+import { describeFound, parseSpec, type SpecIssue } from '../../../pipeline/spec/spec.js';
 
 const GOOD = new URL('../../fixtures/specs/good/', import.meta.url).pathname;
 

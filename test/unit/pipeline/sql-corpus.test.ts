@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck, queryJson, quoteLiteral } from '../../../lib/duck.js';
-import { checkOperatorSql, openSqlSandbox, type SqlSandbox } from '../../../pipeline/sql-guard.js';
+import { checkOperatorSql, openSqlSandbox, type SqlSandbox } from '../../../pipeline/steps/sql-guard.js';
 import { CORPUS_INPUTS, ORDINARY_QUERIES } from '../../fixtures/sql/ordinary.sql.js';
 import { ESCAPE_ATTEMPTS, SECRET_LITERAL } from '../../fixtures/sql/escapes.js';
 

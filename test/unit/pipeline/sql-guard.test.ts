@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck } from '../../../lib/duck.js';
-import { checkOperatorSql, openSqlSandbox, statementKeywords, walkParsedStatement, type SqlSandbox } from '../../../pipeline/sql-guard.js';
+import { checkOperatorSql, openSqlSandbox, statementKeywords, walkParsedStatement, type SqlSandbox } from '../../../pipeline/steps/sql-guard.js';
 
 async function refusal(sql: string, inputs = ['d']): Promise<{ code: string; message: string }> {
   try {

@@ -1,18 +1,17 @@
-import { join } from 'node:path';
-import { openDuck, quoteLiteral } from '../lib/duck.js';
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import { worstStatus, type Status } from '../lib/vocabulary.js';
-import { buildReport } from '../audit/report.js';
-import { loadOrCreateDomainKey, signReport } from '../audit/sign.js';
-import { resolveThresholds } from '../audit/thresholds.js';
-import { releaseDecision } from '../audit/gate-policy.js';
-import type { CheckResult } from '../audit/types.js';
-import type { Engine } from './engine.js';
-import { codeVersion } from './engine.js';
+import { openDuck, quoteLiteral } from '../../lib/duck.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import { worstStatus, type Status } from '../../lib/vocabulary.js';
+import { buildReport } from '../../audit/report.js';
+import { loadOrCreateDomainKey, signReport } from '../../audit/sign.js';
+import { resolveThresholds } from '../../audit/thresholds.js';
+import { releaseDecision } from '../../audit/gate-policy.js';
+import type { CheckResult } from '../../audit/types.js';
+import type { Engine } from '../engine.js';
+import { codeVersion } from '../engine.js';
 import { auditOutput } from './audit-output.js';
-import { loadActiveRun } from './run-step.js';
-import { releaseArtifact } from './release.js';
+import { loadActiveRun } from '../run/run-step.js';
+import { recordGateDecision, requestRelease, type OutputState } from '../run/lifecycle.js';
 
 /** What the gate decided for one output. */
 export interface GateOutcome {
@@ -20,7 +19,8 @@ export interface GateOutcome {
   artifactHash: string;
   reportId: string;
   status: Status;
-  state: 'released' | 'awaiting-review' | 'blocked';
+  /** `released`: releasable, and its release is queued (the release queue releases it and, with the last output, the run). */
+  state: OutputState;
 }
 
 /**
@@ -35,8 +35,7 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
   const outcomes: GateOutcome[] = [];
   const key = loadOrCreateDomainKey(engine.dataRoot.keys);
   const agreement = await engine.cp.getAgreement(run.agreementId);
-  const spec = run.spec as { audit?: { thresholds?: Record<string, unknown> } };
-  const thresholds = resolveThresholds(agreement?.auditThresholds, spec.audit?.thresholds);
+  const thresholds = resolveThresholds(agreement?.auditThresholds, run.spec.audit?.thresholds);
   for (const out of plan.outputs) {
     const t0 = performance.now();
     const state = run.steps.find((s) => s.stepId === out.from);
@@ -89,7 +88,7 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
     const decision = releaseDecision({ kind: out.kind, reportStatus: report.status, reviews: [], submitterId: run.submittedBy });
     let outcomeState: GateOutcome['state'];
     if (decision.releasable) {
-      await releaseArtifact(engine, { runId, outputId: out.id, artifactHash: staged.hash, approvedBy: 'gate' });
+      await requestRelease(engine, { runId, outputId: out.id, artifactHash: staged.hash, approvedBy: 'gate' });
       outcomeState = 'released';
     } else {
       outcomeState = report.status === 'fail' ? 'blocked' : 'awaiting-review';
@@ -100,14 +99,6 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
     });
     outcomes.push({ outputId: out.id, artifactHash: staged.hash, reportId, status: report.status, state: outcomeState });
   }
-  const states = outcomes.map((o) => o.state);
-  const runStatus = states.includes('blocked') ? 'blocked' : states.includes('awaiting-review') ? 'awaiting-review' : 'released';
-  await engine.cp.setRunStatus(runId, runStatus);
-  await engine.cp.log({ actor: 'gate', action: 'run.gated', subject: runId, details: { status: runStatus, worst: worstStatus(outcomes.map((o) => o.status)) } });
+  await recordGateDecision(engine, runId, outcomes.map((o) => o.state), worstStatus(outcomes.map((o) => o.status)));
   return outcomes;
-}
-
-/** Where an output's staged file lives (for the reviewer's page and downloads). */
-export function stagedPath(engine: Engine, hash: string, format: 'parquet' | 'csv'): string {
-  return join(engine.store.pathOf('staging', hash, format));
 }

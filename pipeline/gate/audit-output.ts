@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdent, quoteLiteral } from '../lib/duck.js';
-import { SluiceError } from '../lib/errors.js';
-import type { CheckResult } from '../audit/types.js';
-import { auditTable } from '../audit/table-checks.js';
-import { auditExtract } from '../audit/extract-checks.js';
-import type { resolveThresholds } from '../audit/thresholds.js';
-import type { Engine } from './engine.js';
-import type { Plan, PlannedStep } from './plan.js';
-import type { AggregateParams } from './steps/aggregate.js';
-import { extOf } from './store.js';
+import { quoteIdent, quoteLiteral } from '../../lib/duck.js';
+import { SluiceError } from '../../lib/errors.js';
+import type { CheckResult } from '../../audit/types.js';
+import { auditTable } from '../../audit/table-checks.js';
+import { auditExtract } from '../../audit/extract-checks.js';
+import type { resolveThresholds } from '../../audit/thresholds.js';
+import type { Engine } from '../engine.js';
+import type { Plan, PlannedStep } from '../plan/plan.js';
+import { stepDefinition } from '../steps/index.js';
+import { extOf } from '../store/store.js';
+import { loadConfig } from '../../lib/config.js';
 
 /** One staged output to audit. */
 export interface StagedOutput {
@@ -92,7 +93,7 @@ async function openAuditConnection(engine: Engine): Promise<{ conn: DuckDBConnec
   if (!instance) {
     // Spill files go to a folder of this process (the sweeper keeps it while the process lives).
     const dir = join(engine.dataRoot.tmp, `duck-audit-${randomBytes(4).toString('hex')}-${process.pid}`);
-    const created = DuckDBInstance.create(':memory:', { memory_limit: process.env['SLUICE_DUCKDB_MEMORY'] ?? '2GB', temp_directory: dir });
+    const created = DuckDBInstance.create(':memory:', { memory_limit: loadConfig().duckdbMemory, temp_directory: dir });
     instance = created;
     auditInstances.set(engine, created);
     created.catch(() => auditInstances.delete(engine));
@@ -126,17 +127,11 @@ export async function auditOutput(
     const columns = staged.step.columns.map((c) => ({ name: c.name, class: c.class, label: c.label }));
     if (staged.kind === 'table') {
       const evidenceHash = staged.lineageParameters['evidence'];
-      if (staged.step.kind !== 'aggregate' || typeof evidenceHash !== 'string') {
+      const evidence = stepDefinition(staged.step.kind).evidence?.table?.(staged.step.params);
+      if (!evidence || typeof evidenceHash !== 'string') {
         throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: a table must come from an aggregate step, which records each unit's contributions for the audit`);
       }
-      const p = staged.step.params as unknown as AggregateParams;
-      const contribution = (m: AggregateParams['measures'][number]): string =>
-        m.fn === 'count' ? '__rows' : m.fn === 'count_units' ? '1' : quoteIdent(m.column!);
-      await conn.run(
-        `CREATE TEMP VIEW __evidence AS SELECT ${p.group_by.map(quoteIdent).join(', ')}, __unit, ${p.measures
-          .map((m) => `${contribution(m)} AS ${quoteIdent(m.as)}`)
-          .join(', ')} FROM read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`,
-      );
+      await conn.run(`CREATE TEMP VIEW __evidence AS ${evidence.select(`read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`)}`);
       const earlier = await earlierTableReleases(engine, conn, staged.runId, evidenceHash, unitKeyOf(staged.lineageParameters));
       return await auditTable(
         conn,
@@ -144,9 +139,9 @@ export async function auditOutput(
           ...(earlier.comparable.length ? { earlierReleases: earlier.comparable } : {}),
           ...(earlier.incomparable > 0 ? { incomparableEarlierReleases: earlier.incomparable } : {}),
           table: '__output',
-          groupBy: p.group_by,
-          counts: p.measures.filter((m) => m.fn === 'count' || m.fn === 'count_units').map((m) => m.as),
-          measures: p.measures.filter((m) => m.fn === 'sum' || m.fn === 'mean').map((m) => ({ column: m.as, fn: m.fn as 'sum' | 'mean' })),
+          groupBy: evidence.groupBy,
+          counts: evidence.counts,
+          measures: evidence.measures,
           evidence: '__evidence',
           unitColumn: '__unit',
           // The aggregate step writes one row per (cell, unit) (it groups by both).
@@ -158,8 +153,10 @@ export async function auditOutput(
     }
     // Row-level: compare against every raw dataset the run extracted from.
     const raws: { table: string; directIdentifiers: string[]; quasiIdentifiers: string[]; sensitive: string[] }[] = [];
-    for (const s of plan.steps.filter((x) => x.kind === 'extract')) {
-      const ds = await engine.cp.getDataset(s.params['dataset'] as string);
+    for (const s of plan.steps) {
+      const raw = stepDefinition(s.kind).readsRaw?.(s.params);
+      if (!raw) continue;
+      const ds = await engine.cp.getDataset(raw.dataset);
       if (!ds) continue;
       const view: string = `__raw_${raws.length}`;
       await conn.run(`CREATE TEMP VIEW ${view} AS SELECT * FROM read_parquet(${quoteLiteral(join(engine.dataRoot.root, ds.path))})`);
@@ -195,14 +192,14 @@ export async function auditOutput(
  */
 async function auditModelOutput(engine: Engine, staged: StagedOutput, thresholds: ReturnType<typeof resolveThresholds>): Promise<CheckResult[]> {
   const { readFileSync } = await import('node:fs');
-  const { encode } = await import('../models/encode.js');
-  const { trainTestSplit } = await import('../models/dataset.js');
-  const { loadModel, rowsHash, verifyArtifact } = await import('../models/artifact.js');
-  const { auditModel } = await import('../audit/model-checks.js');
-  const { readTrainingColumns } = await import('./steps/train.js');
-  const artifact = JSON.parse(readFileSync(staged.path, 'utf8')) as import('../models/artifact.js').ModelArtifact;
-  const p = staged.step.params as unknown as import('./steps/train.js').TrainParams;
-  const recipe = { kind: p.model.kind, hyperparameters: p.model.hyperparameters, seed: p.seed };
+  const { encode } = await import('../../models/encode.js');
+  const { trainTestSplit } = await import('../../models/dataset.js');
+  const { loadModel, rowsHash, verifyArtifact } = await import('../../models/artifact.js');
+  const { auditModel } = await import('../../audit/model-checks.js');
+  const { readTrainingColumns } = await import('../steps/train.js');
+  const artifact = JSON.parse(readFileSync(staged.path, 'utf8')) as import('../../models/artifact.js').ModelArtifact;
+  const evidence = stepDefinition(staged.step.kind).evidence?.model?.(staged.step.params);
+  if (!evidence) throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: a model must come from a step that trains one`);
   const run = await engine.cp.getRun(staged.runId);
   const inputStep = staged.step.needs[0];
   const inputHash = run?.steps.find((s) => s.stepId === inputStep)?.artifactHash;
@@ -210,14 +207,14 @@ async function auditModelOutput(engine: Engine, staged: StagedOutput, thresholds
     // A tampered artifact or a lost training input cannot be attacked: blocked, not waved through.
     throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: the model artifact does not verify or its training input is gone`);
   }
-  const table = await readTrainingColumns(engine.store.pathOf('work', inputHash), p);
+  const table = await readTrainingColumns(engine.store.pathOf('work', inputHash), evidence.columns);
   const dataset = encode(table, artifact.featureSchema);
   const split = trainTestSplit(dataset, artifact.training.testFraction, artifact.training.splitSeed, true);
   if (rowsHash(split.trainRows) !== artifact.training.trainRowsHash) {
     throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: the recorded training split cannot be rebuilt from the step's input`);
   }
   return auditModel(
-    { artifact, model: loadModel(artifact), train: split.train, test: split.test, sensitive: p.sensitive, recipe, seed: p.seed },
+    { artifact, model: loadModel(artifact), train: split.train, test: split.test, sensitive: evidence.sensitive, recipe: evidence.recipe, seed: evidence.seed },
     thresholds,
   );
 }

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { SluiceError } from '../lib/errors.js';
+import { SluiceError } from '../../lib/errors.js';
 
 /** Options for {@link runWithProgress}. */
 export interface RunWithProgressOptions {

@@ -1,16 +1,15 @@
 import { existsSync } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import { deriveAgreementKey } from '../transforms/tokenize.js';
-import type { Engine } from './engine.js';
-import { codeVersion } from './engine.js';
-import type { Plan, PlannedColumn, PlannedStep } from './plan.js';
-import { EXECUTORS } from './steps/index.js';
-import type { StepContext, StepInput } from './steps/step-context.js';
-import { compileExtract } from './steps/extract.js';
-import { compileDesensitizeStep } from './steps/desensitize.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import { deriveAgreementKey } from '../../transforms/tokenize.js';
+import type { Engine } from '../engine.js';
+import { codeVersion } from '../engine.js';
+import type { PlannedColumn, PlannedStep } from '../plan/plan.js';
+import { finishSteps, reportProgress, startSteps } from './lifecycle.js';
+import { stepDefinition } from '../steps/index.js';
+import type { StepContext, StepInput } from '../steps/step-context.js';
 
 /** What the runner reports for one step. */
 export interface StepRunResult {
@@ -28,7 +27,7 @@ export async function loadActiveRun(engine: Engine, runId: string) {
   if (!run) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} does not exist`);
   if (run.status === 'cancelled') throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `run ${runId} was cancelled`);
   if (run.status === 'failed') throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `run ${runId} has already failed`);
-  return { run, plan: run.plan as Plan };
+  return { run, plan: run.plan };
 }
 
 /** Finds the input column that identifies persons or entities (through its lineage to a dataset's unit column). */
@@ -52,15 +51,14 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   const planned = plan.steps.find((s) => s.id === stepId);
   const state = run.steps.find((s) => s.stepId === stepId);
   if (!planned || !state) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} has no step ${stepId}`);
-  if (state.status === 'done' && state.artifactHash && engine.store.has('work', state.artifactHash, planned.kind === 'train' ? 'json' : 'parquet')) {
+  const def = stepDefinition(planned.kind);
+  const ext = def.produces === 'model' ? 'json' : 'parquet';
+  if (state.status === 'done' && state.artifactHash && engine.store.has('work', state.artifactHash, ext)) {
     log.info('step.skipped', { runId, stepId, reason: 'output-present' });
     return { skipped: true, artifactHash: state.artifactHash, rows: state.rows ?? 0 };
   }
   if (planned.fusedInto) throw new SluiceError('SLUICE_ERR_INTERNAL', `run ${runId}: step ${stepId} runs inside step ${planned.fusedInto}, not on its own`);
-  const executor = EXECUTORS[planned.kind];
-  if (!executor) throw new SluiceError('SLUICE_ERR_SPEC_INVALID', `step ${stepId}: unknown kind ${planned.kind}`);
-  if (run.status === 'queued') await engine.cp.setRunStatus(runId, 'running');
-  await engine.cp.updateStep(runId, stepId, { status: 'running', progress: 0, attemptsIncrement: 1 });
+  await startSteps(engine, runId, run.status, [stepId]);
   log.info('step.start', { runId, stepId, kind: planned.kind });
 
   const agreement = await engine.cp.getAgreement(run.agreementId);
@@ -70,57 +68,50 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   const tokenKey = deriveAgreementKey(engine.store.secret('tokenization'), agreement.id);
   const asOf = new Date(run.createdAt).toISOString().slice(0, 10);
   const fused = plan.steps.filter((s) => s.fusedInto === stepId);
-  const fusedFacts: { step: string; kind: string; parameters: Record<string, unknown>; facts: Record<string, unknown> }[] = [];
-  /** Resolves a registered dataset and its raw file for an extract. */
-  const rawOf = async (step: PlannedStep) => {
-    const name = step.params['dataset'] as string;
-    const ds = await engine.cp.getDataset(name);
-    if (!ds) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `step ${step.id}: dataset ${name} is not registered`);
+  const fusedFacts: { step: string; kind: string; parameters: PlannedStep['params']; facts: Record<string, unknown> }[] = [];
+  /** The raw file a kind that reads raw/ (extract) reads, as its input, with its registered dataset. */
+  const rawInput = async (step: PlannedStep, { dataset, input }: { dataset: string; input: string }) => {
+    const ds = await engine.cp.getDataset(dataset);
+    if (!ds) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `step ${step.id}: dataset ${dataset} is not registered`);
     const path = join(engine.dataRoot.root, ds.path);
-    if (!existsSync(path)) throw new SluiceError('SLUICE_ERR_STORE_CORRUPT', `dataset ${name}: its raw file is missing`);
-    return { ds, path };
+    if (!existsSync(path)) throw new SluiceError('SLUICE_ERR_STORE_CORRUPT', `dataset ${dataset}: its raw file is missing`);
+    return { ds, input: { name: input, path, hash: ds.artifactHash, columns: step.columns } satisfies StepInput };
   };
-  /** The input a step reads from `need`: the file it wrote, or, when it is fused into this job, its SELECT. */
-  const inputFrom = async (need: string): Promise<StepInput> => {
+  /** What a step reads: its raw file, or the outputs of the steps it needs. */
+  const inputsOf = async (step: PlannedStep) => {
+    const raw = stepDefinition(step.kind).readsRaw?.(step.params);
+    if (raw !== undefined) {
+      const r = await rawInput(step, raw);
+      return { dataset: r.ds, inputs: [r.input] };
+    }
+    const inputs: StepInput[] = [];
+    for (const need of step.needs) inputs.push(await inputFrom(step.id, need));
+    return { inputs };
+  };
+  /** The input `reader` reads from `need`: the file it wrote, or, when it is fused into this job, its SELECT. */
+  const inputFrom = async (reader: string, need: string): Promise<StepInput> => {
     const depPlan = plan.steps.find((s) => s.id === need);
-    if (!depPlan) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${stepId}: input ${need} is not in the plan`);
+    if (!depPlan) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${reader}: input ${need} is not in the plan`);
     if (depPlan.fusedInto === stepId) {
-      let compiled;
-      let hash: string;
-      if (depPlan.kind === 'extract') {
-        const { ds, path } = await rawOf(depPlan);
-        compiled = compileExtract({ step: depPlan, agreement, tokenKey, asOf, dataset: ds, rawPath: path });
-        hash = ds.artifactHash;
-      } else if (depPlan.kind === 'desensitize') {
-        const inner = await inputFrom(depPlan.needs[0]!);
-        compiled = compileDesensitizeStep({ step: depPlan, tokenKey, asOf, input: inner });
-        hash = inner.hash;
-      } else {
-        throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${need}: a ${depPlan.kind} step cannot be fused`);
-      }
+      const compile = stepDefinition(depPlan.kind).fusion?.compile;
+      if (!compile) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${need}: a ${depPlan.kind} step cannot be fused`);
+      const { dataset, inputs: [inner] } = await inputsOf(depPlan);
+      const compiled = compile({ step: depPlan, agreement, tokenKey, asOf, input: inner!, ...(dataset ? { dataset } : {}) });
       fusedFacts.push({ step: depPlan.id, kind: depPlan.kind, parameters: depPlan.params, facts: compiled.facts });
-      return { name: need, path: '', hash, columns: depPlan.columns, sql: compiled.sql };
+      return { name: need, path: '', hash: inner!.hash, columns: depPlan.columns, sql: compiled.sql };
     }
     const dep = run.steps.find((s) => s.stepId === need);
-    if (!dep?.artifactHash) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${stepId}: input ${need} has no output yet`);
+    if (!dep?.artifactHash) throw new SluiceError('SLUICE_ERR_INTERNAL', `step ${reader}: input ${need} has no output yet`);
     return { name: need, path: engine.store.pathOf('work', dep.artifactHash), hash: dep.artifactHash, columns: depPlan.columns };
   };
-  const inputs: StepInput[] = [];
-  let dataset;
-  if (planned.kind === 'extract') {
-    const raw = await rawOf(planned);
-    dataset = raw.ds;
-    inputs.push({ name: planned.params['input'] as string, path: raw.path, hash: raw.ds.artifactHash, columns: planned.columns });
-  } else {
-    for (const need of planned.needs) inputs.push(await inputFrom(need));
-  }
-  for (const f of fused) await engine.cp.updateStep(runId, f.id, { status: 'running', progress: 0, attemptsIncrement: 1 });
-  const unitColumn = planned.kind === 'extract' ? null : await findUnitColumn(engine, inputs[0]?.columns ?? []);
-  const outPath = engine.store.tmpPath(planned.kind === 'train' ? 'json' : 'parquet');
+  const { dataset, inputs } = await inputsOf(planned);
+  await startSteps(engine, runId, 'running', fused.map((f) => f.id));
+  const unitColumn = dataset ? null : await findUnitColumn(engine, inputs[0]?.columns ?? []);
+  const outPath = engine.store.tmpPath(ext);
   const evidencePath = engine.store.tmpPath('parquet');
   const tempDir = join(engine.dataRoot.tmp, `duck-${runId}-${stepId}-${process.pid}`);
   let lastReported = 0;
-  const ctx: StepContext = {
+  const ctx: StepContext<PlannedStep['params']> = {
     runId,
     step: planned,
     agreement,
@@ -138,13 +129,13 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
       lastReported = f;
       void Promise.resolve(progress(f)).catch(() => undefined);
       // The steps fused into this one advance with it.
-      for (const id of [stepId, ...fused.map((x) => x.id)]) void engine.cp.updateStep(runId, id, { progress: f }).catch(() => undefined);
+      reportProgress(engine, runId, [stepId, ...fused.map((x) => x.id)], f);
     },
     isCancelled: async () => (await engine.cp.getRun(runId))?.status === 'cancelled',
   };
   const t0 = performance.now();
   try {
-    const outcome = await executor(ctx);
+    const outcome = await def.execute(ctx);
     let evidenceHash: string | null = null;
     if (outcome.evidence) {
       const ev = await engine.store.commit(evidencePath, 'work');
@@ -178,10 +169,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
         codeVersion: codeVersion(),
       },
     });
-    for (const f of fused) {
-      await engine.cp.updateStep(runId, f.id, { status: 'done', progress: 1, ...(outcome.inputRows !== undefined ? { rows: outcome.inputRows } : {}) });
-    }
-    await engine.cp.updateStep(runId, stepId, { status: 'done', progress: 1, artifactHash: out.hash, rows: outcome.rows });
+    await finishSteps(engine, runId, { id: stepId, artifactHash: out.hash, rows: outcome.rows }, { ids: fused.map((f) => f.id), ...(outcome.inputRows !== undefined ? { rows: outcome.inputRows } : {}) });
     await progress(1);
     log.info('step.done', { runId, stepId, kind: planned.kind, rows: outcome.rows, ms: Math.round(performance.now() - t0), artifact: out.hash.slice(0, 12), ...(outcome.removed ? { removed: JSON.stringify(outcome.removed) } : {}) });
     return { skipped: false, artifactHash: out.hash, rows: outcome.rows };

@@ -1,10 +1,10 @@
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import { checkReviewAllowed, releaseDecision } from '../audit/gate-policy.js';
-import type { User } from '../domain/types.js';
-import type { Engine } from './engine.js';
-import { checkJobData, ReleaseJobDataSchema } from './job-data.js';
-import { extOf } from './store.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import { checkReviewAllowed, releaseDecision } from '../../audit/gate-policy.js';
+import type { User } from '../../domain/types.js';
+import type { Engine } from '../engine.js';
+import { blockRun, requestRelease } from '../run/lifecycle.js';
+import { extOf } from '../store/store.js';
 
 /** A reviewer's decision on one staged artifact. */
 export interface ReviewRequest {
@@ -61,11 +61,10 @@ export async function submitReview(engine: Engine, user: User, req: ReviewReques
   const decision = releaseDecision({ kind: artifact.kind as 'table' | 'extract' | 'model' | 'file', reportStatus: report.status, reviews, submitterId: run.submittedBy } as Parameters<typeof releaseDecision>[0]);
   let releaseQueued = false;
   if (decision.releasable) {
-    const data = checkJobData(ReleaseJobDataSchema, { runId: run.id, outputId: report.outputId, artifactHash: req.artifactHash, approvedBy: user.id });
-    await engine.releaseQueue.add('release', data, { jobId: `rel.${req.artifactHash.slice(0, 32)}.${report.outputId}`, attempts: 3, backoff: { type: 'exponential', delay: 1000 } });
+    await requestRelease(engine, { runId: run.id, outputId: report.outputId, artifactHash: req.artifactHash, approvedBy: user.id });
     releaseQueued = true;
   } else if (req.decision === 'reject') {
-    await engine.cp.setRunStatus(run.id, 'blocked');
+    await blockRun(engine, run.id, user.id, req.artifactHash);
   }
   return { reviewId, releaseQueued };
 }

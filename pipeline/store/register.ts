@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { openDuck, queryRows, quoteLiteral } from '../lib/duck.js';
-import { SluiceError } from '../lib/errors.js';
-import { COLUMN_CLASSES, type ColumnClass } from '../lib/vocabulary.js';
-import type { DatasetInfo } from '../domain/types.js';
-import type { Engine } from './engine.js';
-import { codeVersion } from './engine.js';
+import { openDuck, queryRows, quoteLiteral } from '../../lib/duck.js';
+import { SluiceError } from '../../lib/errors.js';
+import { COLUMN_CLASSES, type ColumnClass } from '../../lib/vocabulary.js';
+import type { DatasetInfo } from '../../domain/types.js';
+import type { Engine } from '../engine.js';
+import { codeVersion } from '../engine.js';
 
 /** What a data provider supplies to register a dataset. */
 export interface RegisterRequest {

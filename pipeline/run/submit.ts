@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { FlowJob } from 'bullmq';
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import type { DatasetInfo, User } from '../domain/types.js';
-import type { Engine } from './engine.js';
-import { QUEUES } from './engine.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import type { DatasetInfo, User } from '../../domain/types.js';
+import type { Engine } from '../engine.js';
+import { QUEUES } from '../engine.js';
 import { checkJobData, StepJobDataSchema } from './job-data.js';
-import { parseSpec } from './spec.js';
-import { resolveThresholds } from '../audit/thresholds.js';
-import { planJob, type Plan } from './plan.js';
+import { parseSpec, type JobSpec } from '../spec/spec.js';
+import { recordRun } from './lifecycle.js';
+
+export { cancelRun } from './lifecycle.js';
+import { resolveThresholds } from '../../audit/thresholds.js';
+import { planJob, type Plan } from '../plan/plan.js';
+import { loadConfig } from '../../lib/config.js';
 
 /** Default retry policy of a step: transient errors retry with exponential backoff. */
 export const STEP_ATTEMPTS = 3;
@@ -26,7 +30,11 @@ export function stepJobId(runId: string, stepId: string): string {
 
 /** Parses, validates and plans a spec for a user, without running anything. */
 export async function planSpec(engine: Engine, specText: string, user: User): Promise<Plan> {
-  const spec = parseSpec(specText);
+  return planParsedSpec(engine, parseSpec(specText), user);
+}
+
+/** Plans an already parsed spec for a user (the agreement's scope, the catalog, the audit thresholds). */
+export async function planParsedSpec(engine: Engine, spec: JobSpec, user: User): Promise<Plan> {
   const agreement = await engine.cp.getAgreement(spec.agreement);
   if (!agreement) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `agreement: no agreement ${spec.agreement} exists`);
   const datasets = new Map<string, DatasetInfo>((await engine.cp.listDatasets()).map((d) => [d.name, d]));
@@ -37,7 +45,7 @@ export async function planSpec(engine: Engine, specText: string, user: User): Pr
     datasets,
     ...(user.role === 'operator' ? { user: { id: user.id, organization: user.organization } } : {}),
     today: new Date().toISOString().slice(0, 10),
-    fuse: process.env['SLUICE_FUSE_STEPS'] !== '0',
+    fuse: loadConfig().fuseSteps,
   });
 }
 
@@ -50,10 +58,11 @@ export async function planSpec(engine: Engine, specText: string, user: User): Pr
  * job that runs them.
  */
 export async function submitRun(engine: Engine, specText: string, user: User): Promise<{ runId: string; plan: Plan }> {
+  // Parsed once: the plan and the stored spec are of the very same object.
   const spec = parseSpec(specText);
-  const plan = await planSpec(engine, specText, user);
+  const plan = await planParsedSpec(engine, spec, user);
   const runId = newRunId();
-  await engine.cp.createRun({
+  await recordRun(engine, {
     id: runId,
     agreementId: plan.agreementId,
     submittedBy: user.id,
@@ -92,24 +101,4 @@ export async function submitRun(engine: Engine, specText: string, user: User): P
   await engine.flow.add(gate, { queuesOptions: { [QUEUES.steps]: { defaultJobOptions: {} } } });
   log.info('run.submitted', { runId, steps: plan.steps.length, user: user.id });
   return { runId, plan };
-}
-
-/** Cancels a run: marks it cancelled (terminal); workers stop its steps at their next check. */
-export async function cancelRun(engine: Engine, runId: string, user: User): Promise<boolean> {
-  const run = await engine.cp.getRun(runId);
-  if (!run) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} does not exist`);
-  if (user.role === 'operator' && run.submittedBy !== user.id) {
-    throw new SluiceError('SLUICE_ERR_AUTH_FORBIDDEN', `run ${runId} was submitted by someone else`);
-  }
-  const changed = await engine.cp.setRunStatus(runId, 'cancelled', { errorCode: 'SLUICE_ERR_RUN_CANCELLED', errorMessage: `cancelled by ${user.id}` });
-  if (changed) {
-    // Jobs are not removed from the flow (a parent would then wait for a child
-    // that never comes): each remaining step fails fast as cancelled when a worker
-    // takes it, an active one is interrupted, and the failure climbs the chain.
-    for (const s of run.steps) {
-      if (s.status === 'waiting' || s.status === 'running') await engine.cp.updateStep(runId, s.stepId, { status: 'cancelled' });
-    }
-    await engine.cp.log({ actor: user.id, action: 'run.cancel', subject: runId, details: {} });
-  }
-  return changed;
 }

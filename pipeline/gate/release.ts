@@ -1,8 +1,8 @@
-import { SluiceError } from '../lib/errors.js';
-import { log } from '../lib/log.js';
-import type { Engine } from './engine.js';
-import type { ReleaseJobData } from './job-data.js';
-import { extOf } from './store.js';
+import { SluiceError } from '../../lib/errors.js';
+import { log } from '../../lib/log.js';
+import type { Engine } from '../engine.js';
+import type { ReleaseJobData } from '../run/job-data.js';
+import { extOf } from '../store/store.js';
 
 /**
  * Copies a staged artifact into release/ (re-hashing it, so a staged file that

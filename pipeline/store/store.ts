@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { chmod, copyFile, link, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
-import { SluiceError } from '../lib/errors.js';
+import { SluiceError } from '../../lib/errors.js';
 import type { DataRoot, Zone } from './data-root.js';
 
 /** A file the store holds: content-addressed by sha256. */
@@ -151,13 +151,4 @@ export class DomainStore {
 /** The extension of an artifact path (`parquet`, `csv`, `json`). */
 export function extOf(path: string): 'parquet' | 'csv' | 'json' {
   return path.endsWith('.csv') ? 'csv' : path.endsWith('.json') ? 'json' : 'parquet';
-}
-
-/** Hard-links when possible (same filesystem), else copies. Used for exports. */
-export async function linkOrCopy(src: string, dest: string): Promise<void> {
-  try {
-    await link(src, dest);
-  } catch {
-    await copyFile(src, dest);
-  }
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadConfig } from '../../lib/config.js';
 
 /** The zones of the domain's store, in the order data moves through them. */
 export const ZONES = ['raw', 'sandbox', 'work', 'staging', 'release'] as const;
@@ -24,7 +25,7 @@ export interface DataRoot {
  * Creates every folder it names.
  */
 export function openDataRoot(path?: string): DataRoot {
-  const root = resolve(path ?? process.env['SLUICE_DATA_ROOT'] ?? '.sluice');
+  const root = resolve(path ?? loadConfig().dataRoot);
   const dr: DataRoot = {
     root,
     zone: (z) => join(root, z),

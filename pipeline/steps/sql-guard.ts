@@ -20,8 +20,8 @@ import { mkdtemp, rename, copyFile, unlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { SluiceError, isSluiceError } from '../lib/errors.js';
-import { quoteIdent, quoteLiteral } from '../lib/duck.js';
+import { SluiceError, isSluiceError } from '../../lib/errors.js';
+import { quoteIdent, quoteLiteral } from '../../lib/duck.js';
 
 /** Table functions operator SQL may use in FROM (they produce numbers or unnest values; no I/O). */
 export const SQL_TABLE_FUNCTION_ALLOWLIST: readonly string[] = ['range', 'generate_series', 'unnest'];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SluiceError } from '../lib/errors.js';
+import { SluiceError } from '../../lib/errors.js';
 
 /** The most a job's data may weigh in Redis, in bytes: ids and hashes only. */
 export const MAX_JOB_DATA_BYTES = 1024;

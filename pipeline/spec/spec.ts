@@ -8,206 +8,22 @@
  */
 import { LineCounter, parseDocument, isMap, isScalar, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { SluiceError } from '../lib/errors.js';
-import { ColumnTreatmentSchema } from '../transforms/treatment-schema.js';
-import { anonymizeConfigSchema } from '../transforms/anonymize-config.js';
+import { SluiceError } from '../../lib/errors.js';
+import { Measure } from '../steps/aggregate.js';
+import { findStepDefinition, registryGeneration, stepDefinitions, type SpecStep } from '../steps/index.js';
+import { AGREEMENT_ID, COLUMN, DATASET_NAME, IDENT_SHAPED, INPUT_NAME, OUTPUT_ID, SPEC_NAME, STEP_ID, describeFound, specPath, throwIssues, type SpecIssue } from './fields.js';
+
+export { describeFound, formatIssue, isUnsafeName, specPath, throwIssues, type SpecIssue } from './fields.js';
+export type { SpecStep, StepKind } from '../steps/index.js';
 
 /** The spec format version this module reads. */
 export const SPEC_VERSION = 1;
-/** Step kinds, in the order a typical flow uses them. */
-export const STEP_KINDS = ['extract', 'sample', 'desensitize', 'aggregate', 'sql', 'kanonymize', 'train'] as const;
-/** A step kind. */
-export type StepKind = (typeof STEP_KINDS)[number];
 /** Output kinds. */
 export const OUTPUT_KINDS = ['table', 'extract', 'file', 'model'] as const;
 /** Output file formats. */
 export const OUTPUT_FORMATS = ['parquet', 'csv', 'json'] as const;
-/** Aggregate measure functions (as the aggregate step computes them). */
-export const MEASURE_FNS = ['count', 'count_units', 'sum', 'mean'] as const;
 /** Largest spec text accepted, in bytes (1 MiB). */
 export const MAX_SPEC_BYTES = 1 << 20;
-
-/** One problem found in a spec. */
-export interface SpecIssue {
-  /** Path in the spec, e.g. `steps[2].fraction`; `(spec)` for the whole document. */
-  path: string;
-  /** 1-based line of the offending node, when known. */
-  line: number | null;
-  expected: string;
-  found: string;
-}
-
-// ------------------------------------------------------------------ names
-
-const IDENT_SHAPED = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
-
-/** True when a name contains a path separator, `..`, NUL or another control character. */
-export function isUnsafeName(s: string): boolean {
-  return /[/\\\u0000-\u001f\u007f]/u.test(s) || s.includes('..');
-}
-
-/**
- * Describes a found value for a message: its type, and its text only when it
- * is an identifier-shaped string (a name, not data).
- */
-export function describeFound(value: unknown): string {
-  if (value === undefined) return 'nothing (the key is missing)';
-  if (value === null) return 'null';
-  if (typeof value === 'string') {
-    if (value === '') return 'an empty string';
-    if (IDENT_SHAPED.test(value)) return `the string "${value}"`;
-    const len = [...value].length;
-    if (isUnsafeName(value)) return `a path-like string of ${len} characters (it contains "/", "\\", "..", NUL or a control character)`;
-    return `a string of ${len} characters`;
-  }
-  if (typeof value === 'number') return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`;
-  if (typeof value === 'boolean') return `the boolean ${value}`;
-  if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
-  if (typeof value === 'object') return `a mapping with ${Object.keys(value).length} key${Object.keys(value).length === 1 ? '' : 's'}`;
-  return `a value of type ${typeof value}`;
-}
-
-/** `a.b[2].c` from path segments. */
-export function specPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (typeof s === 'number') out += `[${s}]`;
-    else {
-      const key = String(s);
-      out += IDENT_SHAPED.test(key) ? (out === '' ? key : `.${key}`) : `[key of ${[...key].length} characters]`;
-    }
-  }
-  return out === '' ? '(spec)' : out;
-}
-
-/** A string schema for a name: refuses path-like names first, then checks the pattern. */
-function name(pattern: RegExp, phrase: string) {
-  return z.string({ error: phrase }).superRefine((s, ctx) => {
-    if (isUnsafeName(s)) ctx.addIssue({ code: 'custom', message: `${phrase} (no path separators, "..", NUL or control characters)` });
-    else if (!pattern.test(s)) ctx.addIssue({ code: 'custom', message: phrase });
-  });
-}
-
-const SPEC_NAME = name(/^[a-z0-9-]{1,64}$/, 'a name of 1 to 64 characters a-z, 0-9 or "-"');
-const AGREEMENT_ID = name(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an agreement id such as AGR-2026-001');
-const DATASET_NAME = name(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'a dataset name of 1 to 64 characters A-Z, a-z, 0-9, "_" or "-"');
-const STEP_ID = name(/^[a-z][a-z0-9_]{0,62}$/, 'a step id ([a-z][a-z0-9_]{0,62})');
-const INPUT_NAME = name(/^[a-z][a-z0-9_]{0,62}$/, 'an input name ([a-z][a-z0-9_]{0,62})');
-const OUTPUT_ID = name(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'an output id of 1 to 64 characters a-z, 0-9, "_" or "-"');
-const COLUMN = name(/^[\p{L}_][\p{L}\p{N}_-]{0,127}$/u, 'a column name (letters, digits, "_" or "-", at most 128)');
-
-const FRACTION = 'a number in (0, 1]';
-const fraction = z.number({ error: FRACTION }).gt(0).lte(1);
-const positiveInt = (what: string) => z.int({ error: what }).min(1).max(Number.MAX_SAFE_INTEGER);
-const SEED = 'an integer seed (a safe integer)';
-
-// ------------------------------------------------------------------ steps
-
-const ExtractStep = z.strictObject({ id: STEP_ID, kind: z.literal('extract'), input: INPUT_NAME });
-
-const SampleStep = z
-  .strictObject({
-    id: STEP_ID,
-    kind: z.literal('sample'),
-    from: STEP_ID,
-    fraction: fraction.optional(),
-    size: positiveInt('a whole number of rows of at least 1').optional(),
-    stratified: z
-      .strictObject(
-        {
-          by: z.array(COLUMN, { error: 'a list of column names' }).min(1),
-          fraction,
-          min_per_stratum: z.int({ error: 'an integer of at least 0' }).min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-        },
-        { error: 'a mapping { by, fraction, min_per_stratum }' },
-      )
-      .optional(),
-    key_columns: z.array(COLUMN, { error: 'a list of column names' }).min(1).optional(),
-    seed: z.int({ error: SEED }).min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).default(0),
-  })
-  .superRefine((s, ctx) => {
-    const n = [s.fraction, s.size, s.stratified].filter((x) => x !== undefined).length;
-    if (n !== 1) ctx.addIssue({ code: 'custom', path: ['fraction'], message: 'exactly one of fraction, size or stratified', input: n });
-  });
-
-const DesensitizeStep = z.strictObject({
-  id: STEP_ID,
-  kind: z.literal('desensitize'),
-  from: STEP_ID,
-  columns: z
-    .record(COLUMN, ColumnTreatmentSchema, { error: 'a mapping of column name to { treatment, … }' })
-    .refine((r) => Object.keys(r).length > 0, { message: 'at least one column' }),
-  seed: z.int({ error: SEED }).min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
-});
-
-const Measure = z
-  .strictObject({
-    fn: z.enum(MEASURE_FNS, { error: `one of ${MEASURE_FNS.join(', ')}` }),
-    column: COLUMN.optional(),
-    as: COLUMN,
-  })
-  .superRefine((m, ctx) => {
-    if ((m.fn === 'sum' || m.fn === 'mean') && m.column === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['column'], message: `a column to ${m.fn}`, input: undefined });
-    }
-    if ((m.fn === 'count' || m.fn === 'count_units') && m.column !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['column'], message: `no column (${m.fn} counts rows or units)`, input: m.column });
-    }
-  });
-
-const AggregateStep = z.strictObject({
-  id: STEP_ID,
-  kind: z.literal('aggregate'),
-  from: STEP_ID,
-  group_by: z.array(COLUMN, { error: 'a list of column names' }),
-  measures: z.array(Measure, { error: 'a list of measures' }).min(1),
-  round: positiveInt('a rounding base (a whole number of at least 1)').optional(),
-  suppress_below: positiveInt('a minimum number of units per cell (a whole number of at least 1)').optional(),
-});
-
-const SqlStep = z.strictObject({
-  id: STEP_ID,
-  kind: z.literal('sql'),
-  from: z.array(STEP_ID, { error: 'a list of step ids' }).min(1).max(16),
-  query: z.string({ error: 'SQL text (one SELECT)' }).min(1).max(100_000),
-});
-
-const KAnonymizeStep = z.strictObject({
-  id: STEP_ID,
-  kind: z.literal('kanonymize'),
-  from: STEP_ID,
-  config: anonymizeConfigSchema,
-});
-
-/** `train`: a model on a sampled, desensitized input, with a held-out split recorded for the attacks (§4.3). */
-const TrainStep = z.strictObject({
-  id: STEP_ID,
-  kind: z.literal('train'),
-  from: STEP_ID,
-  target: COLUMN,
-  features: z.strictObject(
-    {
-      numeric: z.array(COLUMN, { error: 'a list of column names' }).default([]),
-      categorical: z.array(COLUMN, { error: 'a list of column names' }).default([]),
-    },
-    { error: 'a mapping { numeric, categorical } of column lists' },
-  ),
-  model: z.strictObject(
-    {
-      kind: z.enum(['logistic', 'tree', 'forest', 'knn'], { error: 'one of logistic, tree, forest, knn' }),
-      hyperparameters: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]), { error: 'a mapping of hyperparameter to a number, string or boolean' }).default({}),
-    },
-    { error: 'a mapping { kind, hyperparameters }' },
-  ),
-  test_fraction: z.number({ error: 'a number in (0, 1)' }).gt(0).lt(1).default(0.3),
-  seed: z.int({ error: SEED }).min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).default(0),
-  /** Feature columns declared sensitive: the attribute-inference check (C6) attacks them. */
-  sensitive: z.array(COLUMN, { error: 'a list of column names' }).default([]),
-});
-
-const StepSchema = z.discriminatedUnion('kind', [ExtractStep, SampleStep, DesensitizeStep, AggregateStep, SqlStep, KAnonymizeStep, TrainStep], {
-  error: 'a step mapping with id and kind',
-});
 
 const OutputSchema = z.strictObject({
   id: OUTPUT_ID,
@@ -224,27 +40,42 @@ const InputSchema = z.strictObject(
   { error: 'a mapping { dataset, columns }' },
 );
 
-/** The job spec schema (version 1). Unknown keys are errors. */
-export const JobSpecSchema = z.strictObject({
-  version: z.literal(SPEC_VERSION, { error: `the spec version ${SPEC_VERSION}` }),
-  name: SPEC_NAME,
-  agreement: AGREEMENT_ID,
-  description: z.string({ error: 'text' }).max(4000).optional(),
-  inputs: z
-    .record(INPUT_NAME, InputSchema, { error: 'a mapping of input name to { dataset, columns }' })
-    .refine((r) => Object.keys(r).length > 0, { message: 'at least one input' }),
-  steps: z.array(StepSchema, { error: 'a list of steps' }).min(1).max(200),
-  outputs: z.array(OutputSchema, { error: 'a list of outputs' }).min(1).max(100),
-  /** Audit thresholds this job asks for: they may only tighten the agreement's (checked when planning). */
-  audit: z
-    .strictObject({ thresholds: z.record(z.string(), z.unknown(), { error: 'a mapping of check id to its thresholds, e.g. { A1: { threshold: 20 } }' }) })
-    .optional(),
-});
+/** The spec's frame around `step`, the schema of one step (every registered kind's fragment). */
+function jobSpecObject<T extends z.ZodType>(step: T) {
+  return z.strictObject({
+    version: z.literal(SPEC_VERSION, { error: `the spec version ${SPEC_VERSION}` }),
+    name: SPEC_NAME,
+    agreement: AGREEMENT_ID,
+    description: z.string({ error: 'text' }).max(4000).optional(),
+    inputs: z
+      .record(INPUT_NAME, InputSchema, { error: 'a mapping of input name to { dataset, columns }' })
+      .refine((r) => Object.keys(r).length > 0, { message: 'at least one input' }),
+    steps: z.array(step, { error: 'a list of steps' }).min(1).max(200),
+    outputs: z.array(OutputSchema, { error: 'a list of outputs' }).min(1).max(100),
+    /** Audit thresholds this job asks for: they may only tighten the agreement's (checked when planning). */
+    audit: z
+      .strictObject({ thresholds: z.record(z.string(), z.unknown(), { error: 'a mapping of check id to its thresholds, e.g. { A1: { threshold: 20 } }' }) })
+      .optional(),
+  });
+}
+
+const frame = jobSpecObject(z.never());
 
 /** A validated job spec. */
-export type JobSpec = z.output<typeof JobSpecSchema>;
-/** One validated step. */
-export type SpecStep = JobSpec['steps'][number];
+export type JobSpec = Omit<z.output<typeof frame>, 'steps'> & { steps: SpecStep[] };
+
+let cached: { generation: number; schema: ReturnType<typeof buildJobSpecSchema> } | null = null;
+
+function buildJobSpecSchema() {
+  const [first, ...rest] = stepDefinitions().map((d) => d.schema);
+  return jobSpecObject(z.discriminatedUnion('kind', [first!, ...rest], { error: 'a step mapping with id and kind' }));
+}
+
+/** The job spec schema (version 1), its step union read from the step registry. Unknown keys are errors. */
+export function jobSpecSchema(): ReturnType<typeof buildJobSpecSchema> {
+  if (!cached || cached.generation !== registryGeneration()) cached = { generation: registryGeneration(), schema: buildJobSpecSchema() };
+  return cached.schema;
+}
 
 // ------------------------------------------------------------------ zod issues → spec issues
 
@@ -290,16 +121,14 @@ function expectedFrom(issue: z.core.$ZodIssue): string {
 
 /** The keys the schema allows at a path, where it is a known object. */
 function allowedKeys(path: readonly PropertyKey[], parent: unknown): string[] | null {
-  const shapes: Record<string, { shape: Record<string, unknown> }> = {
-    extract: ExtractStep, sample: SampleStep, desensitize: DesensitizeStep, aggregate: AggregateStep, sql: SqlStep, kanonymize: KAnonymizeStep, train: TrainStep,
-  };
   const p = path.map(String);
-  if (p.length === 0) return Object.keys(JobSpecSchema.shape);
+  if (p.length === 0) return Object.keys(jobSpecSchema().shape);
   if (p.length === 2 && p[0] === 'inputs') return Object.keys(InputSchema.shape);
   if (p.length === 2 && p[0] === 'outputs') return Object.keys(OutputSchema.shape);
   if (p.length === 2 && p[0] === 'steps') {
     const kind = (parent as { kind?: unknown } | null)?.kind;
-    return typeof kind === 'string' && kind in shapes ? Object.keys(shapes[kind]!.shape) : null;
+    const def = typeof kind === 'string' ? findStepDefinition(kind) : undefined;
+    return def ? Object.keys(def.schema.shape) : null;
   }
   if (p.length === 4 && p[0] === 'steps' && p[2] === 'measures') return Object.keys(Measure.shape);
   if (p.length === 3 && p[0] === 'steps' && p[2] === 'stratified') return ['by', 'fraction', 'min_per_stratum'];
@@ -317,10 +146,10 @@ export function validateSpecObject(value: unknown): { spec: JobSpec; issues: [] 
   const nonExtractInput = new Set<number>();
   if (Array.isArray(steps)) {
     steps.forEach((s, i) => {
-      if (s && typeof s === 'object' && 'input' in s && (s as { kind?: unknown }).kind !== 'extract') nonExtractInput.add(i);
+      if (s && typeof s === 'object' && 'input' in s && !readsInput((s as { kind?: unknown }).kind)) nonExtractInput.add(i);
     });
   }
-  const r = JobSpecSchema.safeParse(value);
+  const r = jobSpecSchema().safeParse(value);
   if (!r.success) {
     for (const issue of r.error.issues) {
       if (issue.code === 'unrecognized_keys') {
@@ -351,13 +180,19 @@ export function validateSpecObject(value: unknown): { spec: JobSpec; issues: [] 
     }
   }
   checkReferences(value, add, nonExtractInput);
-  if (r.success && issues.length === 0) return { spec: r.data, issues: [] };
+  // The step union is built from the registry at run time, so its static type is loose; the schema is what checked it.
+  if (r.success && issues.length === 0) return { spec: r.data as JobSpec, issues: [] };
   return { spec: null, issues };
 }
 
 // ------------------------------------------------------------------ references
 
 type Add = (segments: PropertyKey[], expected: string, found: string) => void;
+
+/** True for a kind that reads a spec input (raw/) rather than earlier steps. */
+function readsInput(kind: unknown): boolean {
+  return typeof kind === 'string' && findStepDefinition(kind)?.readsRaw !== undefined;
+}
 
 /** Reference checks over the raw object (defensive: it may be partly invalid). */
 function checkReferences(value: unknown, add: Add, nonExtractInput: Set<number>): void {
@@ -385,7 +220,7 @@ function checkReferences(value: unknown, add: Add, nonExtractInput: Set<number>)
     else add(segs, `one of the step ids (${stepList})`, describeFound(ref));
   };
   steps.forEach((s, i) => {
-    if (s['kind'] === 'extract') {
+    if (readsInput(s['kind'])) {
       const inp = s['input'];
       if (typeof inp === 'string' && !inputs.includes(inp)) add(['steps', i, 'input'], `one of the inputs (${inputs.join(', ') || 'none'})`, describeFound(inp));
       return;
@@ -398,14 +233,8 @@ function checkReferences(value: unknown, add: Add, nonExtractInput: Set<number>)
     else refStep(i, ['steps', i, 'from'], from);
   });
   steps.forEach((s, i) => {
-    const qis = s['kind'] === 'kanonymize' && s['config'] && typeof s['config'] === 'object' ? (s['config'] as Record<string, unknown>)['quasiIdentifiers'] : undefined;
-    if (!Array.isArray(qis)) return;
-    qis.forEach((q, k) => {
-      const arx = (q as { hierarchy?: { arx?: unknown } } | null)?.hierarchy?.arx;
-      if (typeof arx === 'string' && isUnsafeName(arx)) {
-        add(['steps', i, 'config', 'quasiIdentifiers', k, 'hierarchy', 'arx'], 'a hierarchy file name (no path separators, "..", NUL or control characters)', describeFound(arx));
-      }
-    });
+    const def = typeof s['kind'] === 'string' ? findStepDefinition(s['kind']) : undefined;
+    def?.checkRaw?.(s, (segs, expected, found) => add(['steps', i, ...segs], expected, found));
   });
   // Cycles: depth-first search with colours; each cycle reported once, at the step that closes it.
   const colour = new Map<number, 1 | 2>();
@@ -437,8 +266,9 @@ function checkReferences(value: unknown, add: Add, nonExtractInput: Set<number>)
     if (typeof from === 'string' && ids.has(from)) {
       const fromKind = (Array.isArray(steps) ? (steps[ids.get(from)!] as { kind?: unknown } | undefined)?.kind : undefined);
       const isModel = rec['kind'] === 'model';
-      if (fromKind === 'train' && !isModel) add(['outputs', i, 'kind'], 'model (the output of a train step is a model)', describeFound(rec['kind']));
-      if (fromKind !== 'train' && isModel && typeof fromKind === 'string') add(['outputs', i, 'kind'], 'table, extract or file (only a train step makes a model)', 'model');
+      const makesModel = typeof fromKind === 'string' && findStepDefinition(fromKind)?.produces === 'model';
+      if (makesModel && !isModel) add(['outputs', i, 'kind'], 'model (the output of a train step is a model)', describeFound(rec['kind']));
+      if (!makesModel && isModel && typeof fromKind === 'string') add(['outputs', i, 'kind'], 'table, extract or file (only a train step makes a model)', 'model');
     }
     const id = rec['id'];
     if (typeof id === 'string') {
@@ -449,20 +279,6 @@ function checkReferences(value: unknown, add: Add, nonExtractInput: Set<number>)
 }
 
 // ------------------------------------------------------------------ YAML
-
-/** Formats one issue as `<path> (line L): expected <…>, found <…>`. */
-export function formatIssue(issue: SpecIssue): string {
-  return `${issue.path}${issue.line === null ? '' : ` (line ${issue.line})`}: expected ${issue.expected}, found ${issue.found}`;
-}
-
-/** Throws one SLUICE_ERR_SPEC_INVALID (or another code) listing every issue. */
-export function throwIssues(code: 'SLUICE_ERR_SPEC_INVALID' | 'SLUICE_ERR_SPEC_SCOPE', issues: SpecIssue[], source?: string): never {
-  const where = source === undefined ? 'spec' : `spec ${source}`;
-  const list = issues.map((i) => ({ path: i.path, line: i.line, expected: i.expected, found: i.found }));
-  const message =
-    list.length === 1 ? `${where}: ${formatIssue(list[0]!)}` : `${where} has ${list.length} problems:\n${list.map((i) => `  - ${formatIssue(i)}`).join('\n')}`;
-  throw new SluiceError(code, message, { details: { ...(source === undefined ? {} : { source }), issues: list } });
-}
 
 function nodeLine(doc: ReturnType<typeof parseDocument>, lc: LineCounter, segments: readonly PropertyKey[]): number | null {
   // Walk down as far as the path exists; an unknown key points at the key itself.

@@ -1,0 +1,170 @@
+/**
+ * Labels of operator SQL's output columns, derived from DuckDB's parse tree:
+ * each output column gets the strictest label and class of what it references,
+ * counting aggregates make `aggregate`, and anything not understood is
+ * `unknown` (treated as deny).
+ */
+import { strictestLabel, type ColumnClass, type Label } from '../../lib/vocabulary.js';
+import type { PlannedColumn } from './definition.js';
+import { strictestClass } from './plan-helpers.js';
+
+type Derived = { label: Label; class: ColumnClass; source?: { dataset: string; column: string } };
+type Named = Derived & { name: string };
+type Scope = { alias: string; cols: Named[] | null }[];
+
+/** Aggregates whose result is a count, sum or mean over rows, not one row's value. */
+const COUNTING_AGGREGATES = new Set(['count', 'count_star', 'sum', 'avg', 'mean', 'fsum', 'sumkahan', 'kahan_sum', 'sum_no_overflow']);
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function combine(parts: Derived[]): Derived {
+  if (parts.length === 0) return { label: 'derived', class: 'other' };
+  return { label: strictestLabel(parts.map((p) => p.label)), class: strictestClass(parts.map((p) => p.class)) };
+}
+
+const UNKNOWN: Derived = { label: 'unknown', class: 'direct-identifier' };
+
+/** Nested expressions of an expression (not descending into subqueries). */
+function subExpressions(expr: Record<string, unknown>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const visit = (v: unknown, key: string) => {
+    if (key === 'subquery' || key === 'value' || key === 'cast_type') return;
+    if (Array.isArray(v)) v.forEach((x) => visit(x, ''));
+    else if (isObj(v)) {
+      if (typeof v['class'] === 'string') out.push(v);
+      else for (const [k, x] of Object.entries(v)) visit(x, k);
+    }
+  };
+  for (const [k, v] of Object.entries(expr)) visit(v, k);
+  return out;
+}
+
+function labelExpr(expr: Record<string, unknown>, scope: Scope, env: Map<string, Named[] | null>): Derived {
+  switch (expr['class']) {
+    case 'CONSTANT':
+      return { label: 'derived', class: 'other' };
+    case 'COLUMN_REF': {
+      const names = (expr['column_names'] as unknown[]).map((n) => String(n).toLowerCase());
+      const column = names[names.length - 1]!;
+      const table = names.length >= 2 ? names[names.length - 2] : undefined;
+      const matches: Named[] = [];
+      for (const entry of scope) {
+        if (table !== undefined && entry.alias !== table) continue;
+        if (entry.cols === null) return UNKNOWN;
+        const m = entry.cols.find((c) => c.name.toLowerCase() === column);
+        if (m) matches.push(m);
+      }
+      if (matches.length === 0) return UNKNOWN;
+      if (matches.length === 1) return matches[0]!;
+      return combine(matches);
+    }
+    case 'FUNCTION': {
+      const fn = String(expr['function_name']).toLowerCase();
+      const inner = subExpressions(expr).map((e) => labelExpr(e, scope, env));
+      if (COUNTING_AGGREGATES.has(fn)) {
+        if (inner.some((d) => d.label === 'unknown')) return UNKNOWN;
+        return { label: 'aggregate', class: fn.startsWith('count') ? 'other' : combine(inner).class };
+      }
+      return combine(inner);
+    }
+    case 'SUBQUERY': {
+      const sub = expr['subquery'];
+      const node = isObj(sub) ? sub['node'] : undefined;
+      const cols = isObj(node) ? analyseNode(node, env) : null;
+      if (cols === null) return UNKNOWN;
+      return combine([...cols, ...subExpressions(expr).map((e) => labelExpr(e, scope, env))]);
+    }
+    case 'STAR':
+      return UNKNOWN;
+    default:
+      // Windows, casts, CASE, operators, comparisons, lambdas: the strictest of what they reference.
+      return combine(subExpressions(expr).map((e) => labelExpr(e, scope, env)));
+  }
+}
+
+function renamed(cols: Named[] | null, aliases: unknown): Named[] | null {
+  if (cols === null || !Array.isArray(aliases) || aliases.length === 0) return cols;
+  if (aliases.length > cols.length) return null;
+  return cols.map((c, k) => (k < aliases.length ? { ...c, name: String(aliases[k]) } : c));
+}
+
+function buildScope(ref: unknown, env: Map<string, Named[] | null>): Scope {
+  if (!isObj(ref)) return [];
+  const alias = String(ref['alias'] ?? '').toLowerCase();
+  switch (ref['type']) {
+    case 'EMPTY':
+      return [];
+    case 'BASE_TABLE': {
+      const name = String(ref['table_name']).toLowerCase();
+      const cols = env.has(name) ? env.get(name)! : null;
+      return [{ alias: alias || name, cols: renamed(cols, ref['column_name_alias']) }];
+    }
+    case 'JOIN':
+      return [...buildScope(ref['left'], env), ...buildScope(ref['right'], env)];
+    case 'SUBQUERY': {
+      const sub = ref['subquery'];
+      const cols = isObj(sub) && isObj(sub['node']) ? analyseNode(sub['node'], env) : null;
+      return [{ alias, cols: renamed(cols, ref['column_name_alias']) }];
+    }
+    default:
+      return [{ alias, cols: null }];
+  }
+}
+
+function withCtes(node: Record<string, unknown>, env: Map<string, Named[] | null>): Map<string, Named[] | null> {
+  const map = isObj(node['cte_map']) ? node['cte_map']['map'] : undefined;
+  if (!Array.isArray(map) || map.length === 0) return env;
+  const next = new Map(env);
+  for (const e of map) {
+    if (!isObj(e) || !isObj(e['value'])) continue;
+    const q = e['value']['query'];
+    const inner = isObj(q) && isObj(q['node']) ? analyseNode(q['node'], next) : null;
+    next.set(String(e['key']).toLowerCase(), renamed(inner, e['value']['aliases']));
+  }
+  return next;
+}
+
+/** Output columns of a query node with derived labels, or null when it cannot be analysed. */
+function analyseNode(node: Record<string, unknown>, outer: Map<string, Named[] | null>): Named[] | null {
+  const env = withCtes(node, outer);
+  if (node['type'] === 'SET_OPERATION_NODE') {
+    const l = isObj(node['left']) ? analyseNode(node['left'], env) : null;
+    const r = isObj(node['right']) ? analyseNode(node['right'], env) : null;
+    if (!l || !r || l.length !== r.length) return null;
+    return l.map((c, k) => ({ name: c.name, ...combine([c, r[k]!]) }));
+  }
+  if (node['type'] !== 'SELECT_NODE') return null;
+  const scope = buildScope(node['from_table'], env);
+  const out: Named[] = [];
+  for (const e of (node['select_list'] as unknown[]) ?? []) {
+    if (!isObj(e)) return null;
+    if (e['class'] === 'STAR') {
+      const plain = e['columns'] === false && e['expr'] === null && [e['replace_list'], e['rename_list'], e['qualified_exclude_list']].every((x) => !Array.isArray(x) || x.length === 0);
+      if (!plain) return null;
+      const rel = String(e['relation_name'] ?? '').toLowerCase();
+      const exclude = new Set(((e['exclude_list'] as unknown[]) ?? []).map((x) => String(x).toLowerCase()));
+      for (const entry of scope) {
+        if (rel !== '' && entry.alias !== rel) continue;
+        if (entry.cols === null) return null;
+        for (const c of entry.cols) if (!exclude.has(c.name.toLowerCase())) out.push({ ...c });
+      }
+      continue;
+    }
+    const d = labelExpr(e, scope, env);
+    const alias = String(e['alias'] ?? '');
+    const name = alias !== '' ? alias : e['class'] === 'COLUMN_REF' ? String((e['column_names'] as unknown[]).at(-1)) : '';
+    // Only a bare column reference keeps its dataset lineage.
+    const keep = e['class'] === 'COLUMN_REF' && d.source ? { source: d.source } : {};
+    out.push({ name, label: d.label, class: d.class, ...keep });
+  }
+  return out;
+}
+
+/** Labels of a checked query's output columns by position, or null when it cannot be analysed. */
+export function analyseQuery(node: Record<string, unknown>, inputs: Map<string, PlannedColumn[]>): Named[] | null {
+  const env = new Map<string, Named[] | null>();
+  for (const [k, cols] of inputs) env.set(k, cols.map((c) => ({ ...c })));
+  return analyseNode(node, env);
+}
