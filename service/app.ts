@@ -55,7 +55,8 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'SLUICE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
 
-  app.get('/health', async () => ({ ok: true, controlPlane: engine.cp.db.kind }));
+  // Kinds only (no URLs, no credentials): /health answers without a token.
+  app.get('/health', async () => ({ ok: true, controlPlane: engine.cp.db.kind, queue: engine.redis.private ? 'a private redis-server under the data root' : 'Redis (REDIS_URL, or 127.0.0.1:6379)' }));
   app.get('/v1/whoami', async (req) => requireRole(req));
 
   const routeOptions: RouteOptions = { engine, key };
