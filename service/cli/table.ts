@@ -227,5 +227,11 @@ export function renderCommandHelp(spec: CommandSpec): string {
 /** The README's CLI table, generated from the command table (a test keeps the README equal to it). */
 export function renderMarkdownTable(table: readonly CommandSpec[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  return ['| command | what it does |', '|---|---|', ...table.map((c) => `| \`sluice ${esc(synopsis(c))}\` | ${esc(c.summary)}${c.roles ? ` (${c.roles.join(' or ')})` : ''} |`)].join('\n');
+  // Outside code spans `<data root>` would be read as an HTML tag.
+  const text = (s: string) => esc(s).replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return [
+    '| command | what it does | role |',
+    '|---|---|---|',
+    ...table.map((c) => `| \`sluice ${esc(synopsis(c))}\` | ${text(c.summary)} | ${c.roles ? c.roles.join(' or ') : c.group === 'local' ? 'on the domain host' : 'any'} |`),
+  ].join('\n');
 }
