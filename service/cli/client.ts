@@ -26,11 +26,14 @@ export function clientConfig(flags: { url?: string | undefined; token?: string |
       throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${p}: expected JSON with url and token, found a file that does not parse; fix it or run \`sluice init --force\``);
     }
   }
-  const url = flags.url ?? process.env['SLUICE_URL'] ?? file.url;
-  const source = flags.url ? '--url' : process.env['SLUICE_URL'] ? 'SLUICE_URL' : file.url ? p : 'the default';
+  // An empty variable (`SLUICE_URL= sluice …`) counts as unset, as in most CLIs.
+  const envUrl = process.env['SLUICE_URL'] || undefined;
+  const envToken = process.env['SLUICE_TOKEN'] || undefined;
+  const url = flags.url || envUrl || file.url;
+  const source = flags.url ? '--url' : envUrl ? 'SLUICE_URL' : file.url ? p : 'the default';
   return {
-    url: (url ?? 'http://127.0.0.1:8700').replace(/\/$/, ''),
-    token: flags.token ?? process.env['SLUICE_TOKEN'] ?? file.token ?? null,
+    url: (url || 'http://127.0.0.1:8700').replace(/\/$/, ''),
+    token: flags.token || envToken || file.token || null,
     source,
   };
 }
