@@ -19,6 +19,7 @@ export const ERRORS = {
   SLUICE_ERR_STORE_CORRUPT: { status: 500, retryable: false },
   SLUICE_ERR_STORE_IO: { status: 503, retryable: true },
   SLUICE_ERR_QUEUE_UNAVAILABLE: { status: 503, retryable: true },
+  SLUICE_ERR_SERVICE_UNREACHABLE: { status: 503, retryable: true },
   SLUICE_ERR_DB_UNAVAILABLE: { status: 503, retryable: true },
   SLUICE_ERR_DATA_INVALID: { status: 400, retryable: false },
   SLUICE_ERR_TRANSFORM_INVALID: { status: 400, retryable: false },

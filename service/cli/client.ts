@@ -6,16 +6,35 @@ import { SluiceError, type SluiceErrorCode } from '../../lib/errors.js';
 export interface ClientConfig {
   url: string;
   token: string | null;
+  /** Where the URL came from (`SLUICE_URL`, a cli.json path, …), for "what to do next" messages. */
+  source?: string;
+}
+
+/** The data root the CLI reads `cli.json` from: SLUICE_DATA_ROOT, default `./.sluice`. */
+export function dataRootDir(): string {
+  return resolve(process.env['SLUICE_DATA_ROOT'] ?? '.sluice');
 }
 
 /** Reads the client configuration. */
 export function clientConfig(flags: { url?: string | undefined; token?: string | undefined } = {}): ClientConfig {
   let file: { url?: string; token?: string } = {};
-  const p = join(resolve(process.env['SLUICE_DATA_ROOT'] ?? '.sluice'), 'cli.json');
-  if (existsSync(p)) file = JSON.parse(readFileSync(p, 'utf8')) as typeof file;
+  const p = join(dataRootDir(), 'cli.json');
+  if (existsSync(p)) {
+    try {
+      file = JSON.parse(readFileSync(p, 'utf8')) as typeof file;
+    } catch {
+      throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${p}: expected JSON with url and token, found a file that does not parse; fix it or run \`sluice init --force\``);
+    }
+  }
+  // An empty variable (`SLUICE_URL= sluice …`) counts as unset, as in most CLIs.
+  const envUrl = process.env['SLUICE_URL'] || undefined;
+  const envToken = process.env['SLUICE_TOKEN'] || undefined;
+  const url = flags.url || envUrl || file.url;
+  const source = flags.url ? '--url' : envUrl ? 'SLUICE_URL' : file.url ? p : 'the default';
   return {
-    url: (flags.url ?? process.env['SLUICE_URL'] ?? file.url ?? 'http://127.0.0.1:8700').replace(/\/$/, ''),
-    token: flags.token ?? process.env['SLUICE_TOKEN'] ?? file.token ?? null,
+    url: (url || 'http://127.0.0.1:8700').replace(/\/$/, ''),
+    token: flags.token || envToken || file.token || null,
+    source,
   };
 }
 
@@ -52,7 +71,12 @@ export class SluiceClient {
     try {
       return await fetch(this.config.url + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     } catch {
-      throw new SluiceError('SLUICE_ERR_QUEUE_UNAVAILABLE', `no Sluice service answers at ${this.config.url}; start one with \`sluice serve\` or set SLUICE_URL`);
+      // The connection failed (refused, no route, DNS): the service is down or the URL is stale.
+      const from = this.config.source ? ` (the URL is from ${this.config.source})` : '';
+      throw new SluiceError(
+        'SLUICE_ERR_SERVICE_UNREACHABLE',
+        `the Sluice service at ${this.config.url} is unreachable${from}; start it with \`sluice serve\`, or point SLUICE_URL at a running one`,
+      );
     }
   }
 

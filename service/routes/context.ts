@@ -1,0 +1,37 @@
+import type { FastifyRequest } from 'fastify';
+import { SluiceError } from '../../lib/errors.js';
+import type { DomainKey } from '../../audit/sign.js';
+import type { Run } from '../../domain/types.js';
+import type { Engine } from '../../pipeline/engine.js';
+import { requireRole } from './schemas.js';
+
+/** What every route plugin is registered with. */
+export interface RouteOptions {
+  engine: Engine;
+  /** The domain's signing key pair (reports are verified with its public key). */
+  key: DomainKey;
+}
+
+/**
+ * A run the caller may see: operators see only their own runs; anyone else's
+ * is "does not exist", so an operator cannot probe for other companies' runs.
+ */
+export async function loadRun(engine: Engine, req: FastifyRequest, id: string): Promise<Run> {
+  const user = requireRole(req);
+  const run = await engine.cp.getRun(id);
+  if (!run || (user.role === 'operator' && run.submittedBy !== user.id)) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${id} does not exist`);
+  return run;
+}
+
+/** A run as the API shows it: ids, statuses, counts and hashes; no data. */
+export function runView(run: Run) {
+  return {
+    id: run.id, specName: run.specName, agreementId: run.agreementId, status: run.status, submittedBy: run.submittedBy,
+    errorCode: run.errorCode ?? null, errorMessage: run.errorMessage ?? null, createdAt: run.createdAt, finishedAt: run.finishedAt ?? null,
+    steps: run.steps.map((s) => {
+      // A step fused into another runs in that step's job and writes no artifact of its own.
+      const fusedInto = run.plan.steps.find((p) => p.id === s.stepId)?.fusedInto ?? null;
+      return { id: s.stepId, kind: s.kind, status: s.status, progress: s.progress, rows: s.rows ?? null, artifactHash: s.artifactHash ?? null, fusedInto, errorCode: s.errorCode ?? null, errorMessage: s.errorMessage ?? null };
+    }),
+  };
+}

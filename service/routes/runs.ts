@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { formatPlan } from '../../pipeline/plan/plan.js';
+import { cancelRun, planSpec, submitRun } from '../../pipeline/run/submit.js';
+import { parseBody } from '../parse-body.js';
+import { loadRun, runView, type RouteOptions } from './context.js';
+import { IdParams, parseParams, requireRole } from './schemas.js';
+
+const TERMINAL_OR_WAITING = new Set(['released', 'blocked', 'failed', 'cancelled', 'awaiting-review']);
+
+const SpecBody = z.strictObject({ spec: z.string().min(1).max(256 * 1024) });
+
+/** Plans and runs: dry-run a spec, submit it, follow, cancel, list a run's reports. */
+export async function runsRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
+  app.post('/v1/plan', async (req) => {
+    const user = requireRole(req, 'operator', 'admin');
+    const { spec } = parseBody(SpecBody, req.body);
+    const plan = await planSpec(engine, spec, user);
+    return { plan, text: formatPlan(plan) };
+  });
+
+  app.post('/v1/runs', async (req, reply) => {
+    const user = requireRole(req, 'operator');
+    const { spec } = parseBody(SpecBody, req.body);
+    const { runId, plan } = await submitRun(engine, spec, user);
+    return reply.status(202).send({ runId, steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, fusedInto: s.fusedInto ?? null })), outputs: plan.outputs });
+  });
+
+  app.get('/v1/runs', async (req) => {
+    const user = requireRole(req);
+    const runs = await engine.cp.listRuns(user.role === 'operator' ? { submittedBy: user.id, limit: 100 } : { limit: 100 });
+    return { runs: runs.map((r) => ({ id: r.id, specName: r.specName, status: r.status, createdAt: r.createdAt })) };
+  });
+
+  app.get('/v1/runs/:id', async (req) => {
+    const { id } = parseParams(IdParams, req.params);
+    return runView(await loadRun(engine, req, id));
+  });
+
+  app.post('/v1/runs/:id/cancel', async (req) => {
+    const user = requireRole(req, 'operator', 'admin');
+    const { id } = parseParams(IdParams, req.params);
+    await loadRun(engine, req, id);
+    return { cancelled: await cancelRun(engine, id, user) };
+  });
+
+  // Progress as server-sent events: one `run` event whenever the run or a step changes.
+  app.get('/v1/runs/:id/events', async (req, reply) => {
+    const { id } = parseParams(IdParams, req.params);
+    await loadRun(engine, req, id);
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    let last = '';
+    let closed = false;
+    req.raw.on('close', () => {
+      closed = true;
+    });
+    while (!closed) {
+      const run = await engine.cp.getRun(id);
+      if (!run) break;
+      const view = JSON.stringify(runView(run));
+      if (view !== last) {
+        reply.raw.write(`event: run\ndata: ${view}\n\n`);
+        last = view;
+      }
+      if (TERMINAL_OR_WAITING.has(run.status)) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    reply.raw.end();
+    return reply;
+  });
+
+  app.get('/v1/runs/:id/reports', async (req) => {
+    const { id } = parseParams(IdParams, req.params);
+    const run = await loadRun(engine, req, id);
+    const reports = await engine.cp.listReportsForRun(run.id);
+    return { reports: reports.map((r) => ({ id: r.id, outputId: r.outputId, artifactHash: r.artifactHash, status: r.status, createdAt: r.createdAt })) };
+  });
+}
