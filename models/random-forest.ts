@@ -12,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { poolCache } from '../lib/pool.js';
+import { poolCache, taskFile } from '../lib/pool.js';
 import { SluiceError, isSluiceError } from '../lib/errors.js';
 import { SeededRandom, deriveSeed } from './dataset.js';
 import { DecisionTreeModel, TREE_DEFAULTS, binFeatures, growParams, growTree, resolveTreeParams, treeFromGrown } from './decision-tree.js';
@@ -131,7 +131,7 @@ export function resolveForestParams(given: Partial<ForestParams>): ForestParams 
   return p;
 }
 
-const pools = poolCache(new URL('./forest-task.ts', import.meta.url));
+const pools = poolCache(taskFile('forest-task'));
 
 /**
  * The forest's worker pools are module-level and created lazily, one per

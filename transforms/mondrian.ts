@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { SluiceError, isSluiceError } from '../lib/errors.js';
-import { poolCache } from '../lib/pool.js';
+import { poolCache, taskFile } from '../lib/pool.js';
 
 /**
  * The quasi-identifiers of a table, encoded for Mondrian: one ordinal code per
@@ -337,7 +337,7 @@ export function movable<T extends object>(value: T, arrays: readonly ArrayBuffer
   return Piscina.move(bundle as never) as unknown as T;
 }
 
-const pools = poolCache(new URL('./mondrian-task.ts', import.meta.url));
+const pools = poolCache(taskFile('mondrian-task'));
 
 /**
  * Mondrian's worker pools are module-level and created lazily, one per thread

@@ -1,10 +1,10 @@
 /**
  * Piscina task file for {@link mondrian}: partitions one shipped subtree and
  * transfers the result's buffers back. Thin on purpose: the algorithm lives in
- * mondrian.ts. Not part of any public export list.
+ * transforms/mondrian.ts. Not part of any public export list.
  */
-import { extractHalf, movable, partitionSubtree } from './mondrian.js';
-import type { MondrianExtractTask, MondrianSubtreeResult, MondrianSubtreeTask } from './mondrian.js';
+import { extractHalf, movable, partitionSubtree } from '../../transforms/mondrian.js';
+import type { MondrianExtractTask, MondrianSubtreeResult, MondrianSubtreeTask } from '../../transforms/mondrian.js';
 
 /**
  * Gathers one half of the root's cut, or runs one subtree to the end. Its row ids stay where they are, in the shared
