@@ -1,5 +1,6 @@
 import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
+import { errorFromWire, errorToWire, isErrorWire, SluiceError } from './errors.js';
 
 /** The piscina task files: thread entry points, all under `workers/tasks/`. */
 export type TaskName = 'mondrian-task' | 'forest-task';
@@ -68,4 +69,35 @@ export function poolCache(file: URL): PoolCache {
       await Promise.all(all.map((p) => p.destroy()));
     },
   };
+}
+
+/**
+ * Wraps a task file's function so that whatever it throws leaves the thread as
+ * `{ code, message }` ({@link errorToWire}): structured cloning keeps an
+ * Error's message but drops its `code`, and a foreign error's message is not
+ * trusted to be free of data values. `where` names the task in the message.
+ */
+export function wireTask<T, R>(where: string, fn: (task: T) => R): (task: T) => R {
+  return (task) => {
+    try {
+      return fn(task);
+    } catch (e) {
+      throw errorToWire(e, where);
+    }
+  };
+}
+
+/**
+ * Runs one task on `pool` and rebuilds a failure from its wire form
+ * ({@link errorFromWire}). A failure that is not a wire error (the worker
+ * crashed, or the task file was not wrapped by {@link wireTask}) becomes
+ * SLUICE_ERR_INTERNAL naming `where`; the original stays as the in-process cause.
+ */
+export async function runTask<R>(pool: Piscina, task: unknown, where: string): Promise<R> {
+  try {
+    return (await pool.run(task)) as R;
+  } catch (e) {
+    if (isErrorWire(e)) throw errorFromWire(e);
+    throw SluiceError.of('SLUICE_ERR_INTERNAL', { where, name: 'worker failure' }, { cause: e });
+  }
 }

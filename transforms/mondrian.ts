@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { SluiceError, isSluiceError } from '../lib/errors.js';
-import { poolCache, taskFile } from '../lib/pool.js';
+import { SluiceError } from '../lib/errors.js';
+import { poolCache, runTask, taskFile } from '../lib/pool.js';
 
 /**
  * The quasi-identifiers of a table, encoded for Mondrian: one ordinal code per
@@ -406,15 +406,6 @@ function validate(
   return { threads, relaxed, maxCardinality, lo, hi };
 }
 
-/** A worker's failure as a SluiceError (piscina hands back a plain object or an Error). */
-function workerFailed(e: unknown): never {
-  throw isSluiceError(e)
-    ? e
-    : typeof e === 'object' && e !== null && 'code' in e && 'message' in e
-      ? SluiceError.fromJSON(e)
-      : new SluiceError('SLUICE_ERR_INTERNAL', 'mondrian: a partitioning worker failed', { cause: e });
-}
-
 /**
  * Internal: gathers one half of the root's cut from the shared copy of the
  * table. `side[i]` is 1 when row i belongs to the lower half; `rows` and
@@ -540,7 +531,7 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     const [from, to] = lower ? [0, rootLeft] : [rootLeft, n];
     return { kind: 'extract', src, side, lower, rows: rows.subarray(from, to), cols: cols.map((c) => c.subarray(from, to)) };
   };
-  const upper = (pool.run(half(false)) as Promise<{ lo: Int32Array; hi: Int32Array }>).catch(workerFailed);
+  const upper = runTask<{ lo: Int32Array; hi: Int32Array }>(pool, half(false), 'mondrian: a partitioning worker');
   upper.catch(() => undefined);
   const lowerRange = extractHalf(half(true));
   const upperRange = await upper;
@@ -585,7 +576,7 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     relaxed,
     maxCardinality,
   });
-  const ship = (seg: Segment): Promise<MondrianSubtreeResult> => (pool.run(task(seg)) as Promise<MondrianSubtreeResult>).catch(workerFailed);
+  const ship = (seg: Segment): Promise<MondrianSubtreeResult> => runTask<MondrianSubtreeResult>(pool, task(seg), 'mondrian: a partitioning worker');
   // Largest subtree first (LPT scheduling): a big one started last would finish alone.
   const parts: (Promise<MondrianSubtreeResult> | MondrianSubtreeResult)[] = [];
   frontier.forEach((x, i) => {
