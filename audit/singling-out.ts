@@ -12,7 +12,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryJson, quoteIdent } from '../lib/duck.js';
 import type { CheckResult } from './types.js';
 import type { Thresholds } from './thresholds.js';
-import { wilson } from './stats.js';
+import { wilson } from '../lib/stats.js';
 import { mulberry32 } from '../lib/random.js';
 
 /** Attack options of {@link checkSyntheticRisk}; defaults in {@link DEFAULT_SYNTHETIC_RISK_OPTIONS}. */

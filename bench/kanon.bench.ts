@@ -27,16 +27,17 @@ function loadAdult() {
 
 /** The first search on freshly encoded data (encoding outside the timed part), median of a few runs. */
 async function coldCase(n: number, config: KAnonymizeConfig, quick: boolean): Promise<BenchCase> {
-  const samples: number[] = [];
-  for (let i = 0; i < (quick ? 2 : 5); i++) {
-    const fresh = loadAdult().data;
-    const t0 = performance.now();
-    optimalKAnonymize(fresh, config);
-    samples.push(performance.now() - t0);
-  }
-  samples.sort((a, b) => a - b);
-  const mid = Math.floor(samples.length / 2);
-  const value = samples.length % 2 === 1 ? samples[mid]! : (samples[mid - 1]! + samples[mid]!) / 2;
+  let fresh: ReturnType<typeof loadAdult>['data'] | undefined;
+  const { medianMs: value } = await timeMedian(
+    () => optimalKAnonymize(fresh!, config),
+    {
+      iterations: quick ? 2 : 5,
+      warmup: 0,
+      beforeEach: () => {
+        fresh = loadAdult().data;
+      },
+    },
+  );
   return {
     name: `optimal k-anonymity adult ${n} rows 9 QIs k=5 0% suppression loss, first search on fresh data (no cache)`,
     metric: 'median ms',

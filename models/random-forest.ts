@@ -12,8 +12,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { poolCache } from '../lib/pool.js';
-import { SluiceError, isSluiceError } from '../lib/errors.js';
+import { poolCache, runTask, taskFile } from '../lib/pool.js';
+import { SluiceError } from '../lib/errors.js';
 import { SeededRandom, deriveSeed } from './dataset.js';
 import { DecisionTreeModel, TREE_DEFAULTS, binFeatures, growParams, growTree, resolveTreeParams, treeFromGrown } from './decision-tree.js';
 import type { DecisionTreeJSON, GrowParams, GrownTree, TreeParams } from './decision-tree.js';
@@ -131,7 +131,7 @@ export function resolveForestParams(given: Partial<ForestParams>): ForestParams 
   return p;
 }
 
-const pools = poolCache(new URL('./forest-task.ts', import.meta.url));
+const pools = poolCache(taskFile('forest-task'));
 
 /**
  * The forest's worker pools are module-level and created lazily, one per
@@ -189,13 +189,7 @@ export async function fitRandomForest(
     for (let c = 0; c * size < T; c++) {
       const task: ForestTask = { bins: binned.bins, y: ys, n, d, k, nBins: binned.nBins, grow, bootstrap: p.bootstrap, seeds: seeds.slice(c * size, (c + 1) * size) };
       runs.push(
-        (pool.run(task) as Promise<GrownTree[]>).catch((e: unknown) => {
-          throw isSluiceError(e)
-            ? e
-            : typeof e === 'object' && e !== null && 'code' in e && 'message' in e
-              ? SluiceError.fromJSON(e)
-              : new SluiceError('SLUICE_ERR_INTERNAL', 'forest: a tree-growing worker failed', { cause: e });
-        }),
+        runTask<GrownTree[]>(pool, task, 'forest: a tree-growing worker'),
       );
     }
     grown = (await Promise.all(runs)).flat();

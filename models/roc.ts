@@ -19,7 +19,7 @@
  *   trapezoid area under the tie-aware curve.
  */
 import { SluiceError } from '../lib/errors.js';
-import { aucNullSigma, normalSf } from '../audit/stats.js';
+import { aucNullSigma, normalSf } from '../lib/stats.js';
 
 /** A ROC curve: parallel arrays of points, from (0, 0) to (1, 1). */
 export interface RocCurve {

@@ -197,9 +197,6 @@ export interface TaizhouArea {
   share: number;
 }
 
-/** Administrative division code of Taizhou (台州市) itself. */
-export const TAIZHOU_CITY_CODE = '331000';
-
 /**
  * The nine county-level areas of Taizhou, Zhejiang, with an approximate share of
  * the resident population (rounded from the 2020 census order of magnitude:

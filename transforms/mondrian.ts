@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { SluiceError, isSluiceError } from '../lib/errors.js';
-import { poolCache } from '../lib/pool.js';
+import { SluiceError } from '../lib/errors.js';
+import { poolCache, runTask, taskFile } from '../lib/pool.js';
 
 /**
  * The quasi-identifiers of a table, encoded for Mondrian: one ordinal code per
@@ -337,7 +337,7 @@ export function movable<T extends object>(value: T, arrays: readonly ArrayBuffer
   return Piscina.move(bundle as never) as unknown as T;
 }
 
-const pools = poolCache(new URL('./mondrian-task.ts', import.meta.url));
+const pools = poolCache(taskFile('mondrian-task'));
 
 /**
  * Mondrian's worker pools are module-level and created lazily, one per thread
@@ -404,15 +404,6 @@ function validate(
     if (card > maxCardinality) maxCardinality = card;
   });
   return { threads, relaxed, maxCardinality, lo, hi };
-}
-
-/** A worker's failure as a SluiceError (piscina hands back a plain object or an Error). */
-function workerFailed(e: unknown): never {
-  throw isSluiceError(e)
-    ? e
-    : typeof e === 'object' && e !== null && 'code' in e && 'message' in e
-      ? SluiceError.fromJSON(e)
-      : new SluiceError('SLUICE_ERR_INTERNAL', 'mondrian: a partitioning worker failed', { cause: e });
 }
 
 /**
@@ -540,7 +531,7 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     const [from, to] = lower ? [0, rootLeft] : [rootLeft, n];
     return { kind: 'extract', src, side, lower, rows: rows.subarray(from, to), cols: cols.map((c) => c.subarray(from, to)) };
   };
-  const upper = (pool.run(half(false)) as Promise<{ lo: Int32Array; hi: Int32Array }>).catch(workerFailed);
+  const upper = runTask<{ lo: Int32Array; hi: Int32Array }>(pool, half(false), 'mondrian: a partitioning worker');
   upper.catch(() => undefined);
   const lowerRange = extractHalf(half(true));
   const upperRange = await upper;
@@ -585,7 +576,7 @@ export async function mondrian(input: MondrianInput, options: MondrianOptions): 
     relaxed,
     maxCardinality,
   });
-  const ship = (seg: Segment): Promise<MondrianSubtreeResult> => (pool.run(task(seg)) as Promise<MondrianSubtreeResult>).catch(workerFailed);
+  const ship = (seg: Segment): Promise<MondrianSubtreeResult> => runTask<MondrianSubtreeResult>(pool, task(seg), 'mondrian: a partitioning worker');
   // Largest subtree first (LPT scheduling): a big one started last would finish alone.
   const parts: (Promise<MondrianSubtreeResult> | MondrianSubtreeResult)[] = [];
   frontier.forEach((x, i) => {

@@ -28,7 +28,7 @@
  * more tightly than the target fitted its distinct rows.
  */
 import { SluiceError } from '../../lib/errors.js';
-import { clopperPearson } from '../../audit/stats.js';
+import { clopperPearson } from '../../lib/stats.js';
 import { SeededRandom, deriveSeed, mix32, subset, type Dataset } from '../dataset.js';
 import { evaluateAttack, type AttackEvaluation, type RocCurve } from '../roc.js';
 import { MIN_PROBABILITY, modelOutputs, pooled, trueLabelProbability, type QueryableModel } from './loss-threshold.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck, type Duck } from '../../../lib/duck.js';
 import { checkSyntheticRisk, residualRisk, type SyntheticRiskInput } from '../../../audit/singling-out.js';
 import { DEFAULT_THRESHOLDS } from '../../../audit/thresholds.js';
-import { wilson } from '../../../audit/stats.js';
+import { wilson } from '../../../lib/stats.js';
 import { loadPeople, makePeople } from '../../fixtures/red-team/people.js';
 
 const COLS = ['birth_date', 'sex', 'area_code', 'education', 'income', 'diagnosis'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom, subset, type Dataset, type FeatureInfo } from '../../../models/dataset.js';
-import { clopperPearson } from '../../../audit/stats.js';
+import { clopperPearson } from '../../../lib/stats.js';
 import { ruleBasedAttack } from '../../../models/attacks/rule-based.js';
 import { lossScores, lossThresholdAttack, modelOutputs, type QueryableModel } from '../../../models/attacks/loss-threshold.js';
 import { attackFeatures, fitLogisticAttack, repeatedMembershipAttacks, scoreLogisticAttack } from '../../../models/attacks/learned.js';

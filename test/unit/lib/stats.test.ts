@@ -13,7 +13,7 @@ import {
   normalSf,
   regularizedBeta,
   wilson,
-} from '../../../audit/stats.js';
+} from '../../../lib/stats.js';
 
 /** Relative closeness: |a − b| ≤ tol · max(|b|, tiny). */
 function rel(a: number, b: number, tol: number): void {

@@ -1,12 +1,12 @@
 /**
- * Statistics helpers of the audit: normal and binomial tails, the normal
+ * Statistics helpers (used by the audit and the models' attacks): normal and binomial tails, the normal
  * quantile, the regularized incomplete beta function and its inverse, Wilson
  * and Clopper–Pearson intervals. Pure functions of numbers; no data values.
  * Accuracy (against SciPy): about 1e-14 relative for the normal functions and
  * 1e-10 or better for the beta functions and Clopper–Pearson bounds with n up
  * to 1e6.
  */
-import { SluiceError } from '../lib/errors.js';
+import { SluiceError } from './errors.js';
 
 const SQRT2 = Math.SQRT2;
 const SQRT_PI = Math.sqrt(Math.PI);
