@@ -69,6 +69,8 @@ function folderCycles(result: ICruiseResult): DependencyViolation[] {
     const from = topFolder(m.source);
     if (from === undefined) continue;
     for (const d of m.dependencies) {
+      // A type-only import loads nothing at run time (domain/types.ts naming the Plan), as in the config's cycle rule.
+      if (d.dependencyTypes.includes('type-only')) continue;
       const to = d.coreModule || d.couldNotResolve ? undefined : topFolder(d.resolved);
       if (to === undefined || to === from) continue;
       let set = edges.get(from);
