@@ -28,7 +28,7 @@ import { train } from '../models/train.js';
 import type { TrainRecipe, TrainedModel } from '../models/train.js';
 import { closeForestPool } from '../models/random-forest.js';
 
-const PYTHON = '/usr/bin/python3';
+const PYTHON = process.env['SLUICE_PYTHON'] ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./sklearn_models.py', import.meta.url));
 
 /** One scikit-learn fit asked of bench/sklearn_models.py. */
