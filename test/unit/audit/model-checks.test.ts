@@ -145,7 +145,8 @@ describe('model audit on Adult-like data (salary-class)', () => {
     // Aimed at all 24,000 members the same attacks stay under the bars: the canaries are too few to move them.
     expect(c4.metrics['lossThreshold.meanAuc'] as number).toBeLessThan(0.65);
     expect(c4.metrics['learned.medianTprAt1pctFpr'] as number).toBeLessThan(0.05);
-    expect(c4.metrics['lossThresholdCanaries.meanAuc'] as number).toBeGreaterThan(0.9);
+    // Aimed at the canaries, the loss attack clears the fail bar by far: past halfway from the bar to a perfect attack.
+    expect(c4.metrics['lossThresholdCanaries.meanAuc'] as number).toBeGreaterThan((1 + DEFAULT_THRESHOLDS.C4.aucFail) / 2);
   });
 
   it('catches the same 20 canaries merely duplicated (2 copies each) by C4 or C5', async () => {
