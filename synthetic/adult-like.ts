@@ -19,6 +19,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SluiceError } from '../lib/errors.js';
 
 /** The columns in ARX's adult.csv order. */
 export const ADULT_LIKE_COLUMNS = [
@@ -321,8 +322,12 @@ function salary(r: () => number, age: number, sex: string, race: string, mar: st
  */
 export function generateAdultLike(options: AdultLikeOptions = {}): AdultLikeTable {
   const n = options.rows ?? ADULT_LIKE_DEFAULT_ROWS;
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`adult-like: rows: expected a positive integer, found ${String(n)}`);
-  const r = rng(options.seed ?? 1);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `adult-like options.rows: expected a positive integer, found ${Number.isFinite(n) ? 'a number out of range' : typeof n}`);
+  }
+  const seed = options.seed ?? 1;
+  if (!Number.isInteger(seed)) throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `adult-like options.seed: expected an integer, found ${typeof seed === 'number' ? 'a fraction' : typeof seed}`);
+  const r = rng(seed);
   const columns = Object.fromEntries(ADULT_LIKE_COLUMNS.map((c) => [c, new Array<string>(n)])) as Record<AdultLikeColumn, string[]>;
   for (let i = 0; i < n; i++) {
     const sex = r() < 0.675 ? 'Male' : 'Female';

@@ -61,7 +61,8 @@ describe('generateAdultLike', () => {
     expect(generateAdultLike({ rows: 500, seed: 7 })).toEqual(a);
     const b = generateAdultLike({ rows: 500, seed: 8 });
     expect(b.columns.age).not.toEqual(a.columns.age);
-    expect(() => generateAdultLike({ rows: 0 })).toThrow(/rows: expected a positive integer/);
+    expect(() => generateAdultLike({ rows: 0 })).toThrow(expect.objectContaining({ code: 'SLUICE_ERR_INPUT_INVALID', message: expect.stringMatching(/options\.rows: expected a positive integer/) }));
+    expect(() => generateAdultLike({ seed: 1.5 })).toThrow(/options\.seed: expected an integer/);
   });
 
   it('draws every value from its hierarchy, which is well formed, ends in *, and has ARX Adult’s heights', () => {
