@@ -1,4 +1,4 @@
-import { ADULT_DIR } from '../lib/shared-data.js';
+import { ADULT_DIR, adultDataMissing } from '../lib/shared-data.js';
 /**
  * The optimal full-domain k-anonymity search on Adult (30,162 rows, all 9
  * columns as quasi-identifiers, ARX's hierarchies; 12,960 level vectors),
@@ -51,6 +51,11 @@ async function coldCase(n: number, config: KAnonymizeConfig, quick: boolean): Pr
 const suite: BenchSuite = {
   name: 'kanon',
   async run({ quick }) {
+    const noAdult = adultDataMissing();
+    if (noAdult) {
+      process.stderr.write(`kanon bench: skipped: ${noAdult}\n`);
+      return [];
+    }
     const { n, data } = loadAdult();
     const cases: BenchCase[] = [];
     const settings: { label: string; config: KAnonymizeConfig; targetMs: number }[] = [

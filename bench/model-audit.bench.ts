@@ -8,6 +8,7 @@
  * records `repetitionsRun`), everything else as in a full run.
  */
 import { adultDataset } from '../models/load-adult.js';
+import { adultDataMissing } from '../lib/shared-data.js';
 import { trainTestSplit } from '../models/dataset.js';
 import { train, type TrainRecipe } from '../models/train.js';
 import { accuracy, buildArtifact, datasetHash, rowsHash } from '../models/artifact.js';
@@ -19,6 +20,11 @@ import { peakRssMiB, type BenchCase, type BenchSuite } from './harness.js';
 const suite: BenchSuite = {
   name: 'model-audit',
   async run({ quick }) {
+    const noAdult = adultDataMissing();
+    if (noAdult) {
+      process.stderr.write(`model-audit bench: skipped: ${noAdult}\n`);
+      return [];
+    }
     const { dataset, schema } = await adultDataset({ target: 'salary-class' });
     const split = trainTestSplit(dataset, 0.2, 1, true);
     const recipe: TrainRecipe = { kind: 'forest', hyperparameters: { n_estimators: 100, min_samples_leaf: 10 }, seed: 1 };

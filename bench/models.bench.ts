@@ -24,11 +24,12 @@ import { median, timeMedian } from './harness.js';
 import type { Dataset } from '../models/dataset.js';
 import { SeededRandom, trainTestSplit } from '../models/dataset.js';
 import { adultDataset } from '../models/load-adult.js';
+import { adultDataMissing } from '../lib/shared-data.js';
 import { train } from '../models/train.js';
 import type { TrainRecipe, TrainedModel } from '../models/train.js';
 import { closeForestPool } from '../models/random-forest.js';
 
-const PYTHON = '/usr/bin/python3';
+const PYTHON = process.env['SLUICE_PYTHON'] ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./sklearn_models.py', import.meta.url));
 
 /** One scikit-learn fit asked of bench/sklearn_models.py. */
@@ -269,9 +270,13 @@ const suite: BenchSuite = {
       notes: `samples ${ceiling.samples}; 2.0 on two idle cores`,
     });
     try {
-      const { dataset } = await adultDataset({ target: 'salary-class' });
-      const adultSplit = trainTestSplit(dataset, 0.3, 42, true);
-      cases.push(...(await benchData('adult', adultSplit, quick, false, missing === null)));
+      const noAdult = adultDataMissing();
+      if (noAdult) process.stderr.write(`models bench: Adult cases skipped: ${noAdult}\n`);
+      else {
+        const { dataset } = await adultDataset({ target: 'salary-class' });
+        const adultSplit = trainTestSplit(dataset, 0.3, 42, true);
+        cases.push(...(await benchData('adult', adultSplit, quick, false, missing === null)));
+      }
 
       const n = quick ? 100_000 : 1_000_000;
       const synth = syntheticDataset(Math.round(n / 0.8), 20240501);

@@ -1,4 +1,4 @@
-import { ADULT_DIR } from '../lib/shared-data.js';
+import { ADULT_DIR, adultDataMissing } from '../lib/shared-data.js';
 /**
  * Mondrian benchmarks: Adult (30,162 rows, all 9 quasi-identifiers, k = 5) and
  * 1,000,000 synthetic population-like rows with 4 quasi-identifiers (age 0–100,
@@ -71,6 +71,11 @@ function adult(): MondrianInput {
 const suite: BenchSuite = {
   name: 'mondrian',
   async run({ quick }) {
+    const noAdult = adultDataMissing();
+    if (noAdult) {
+      process.stderr.write(`mondrian bench: skipped: ${noAdult}\n`);
+      return [];
+    }
     const cases: BenchCase[] = [];
     try {
       const a = adult();

@@ -1,14 +1,16 @@
 /**
  * The UCI Adult table as ARX ships it (`adult.csv`, `;`-separated, header
- * row, 30,162 rows, 9 columns), the test data of the trainers. Read from
- * `$SLUICE_ADULT_DIR/adult.csv` when that variable is set, else from
- * `shared/data/adult/adult.csv` two levels above this folder (the repository
- * sits next to `shared/`).
+ * row, 30,162 rows, 9 columns), read from lib/shared-data.ts's ADULT_DIR
+ * (`$SLUICE_ADULT_DIR`, else `shared/data/adult/` beside the repository), for
+ * the comparisons about Adult itself and the benches; and its synthetic
+ * stand-in (synthetic/adult-like.ts), which the trainers' and the model
+ * audit's tests run on, encoded the same way.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SluiceError } from '../lib/errors.js';
+import { ADULT_DIR } from '../lib/shared-data.js';
+import { adultLikeRows, generateAdultLike, type AdultLikeOptions } from '../synthetic/adult-like.js';
 import type { Dataset } from './dataset.js';
 import { encode, fitEncoding } from './encode.js';
 import type { EncodingSchema } from './encode.js';
@@ -18,8 +20,7 @@ export const ADULT_NUMERIC = ['age'] as const;
 
 /** The path of adult.csv: `$SLUICE_ADULT_DIR/adult.csv` or the repository-relative default. */
 export function adultPath(): string {
-  const dir = process.env['SLUICE_ADULT_DIR'];
-  return dir ? join(dir, 'adult.csv') : fileURLToPath(new URL('../../shared/data/adult/adult.csv', import.meta.url));
+  return join(ADULT_DIR, 'adult.csv');
 }
 
 /**
@@ -58,20 +59,52 @@ export async function loadAdult(): Promise<{ rows: Record<string, string | numbe
   return { rows, columns };
 }
 
+/** How to encode Adult (or an Adult-like table) for training. */
+export interface AdultEncodingOptions {
+  /** The column to predict; default 'salary-class'. */
+  target?: string;
+  /** Standardize `age` (default true). */
+  standardize?: boolean;
+}
+
 /**
- * Adult encoded for training: `age` numeric (standardized unless
- * `standardize: false`), every other column but the target one-hot, the
+ * Encodes rows with Adult's columns for training: `age` numeric (standardized
+ * unless `standardize: false`), every other column but the target one-hot, the
  * target's classes sorted. The encoding is fitted on all rows (so no category
  * is unseen in a later split). Default target 'salary-class'.
  */
-export async function adultDataset(
-  opts: { target?: string; standardize?: boolean } = {},
-): Promise<{ dataset: Dataset; schema: EncodingSchema; rows: Record<string, string | number>[] }> {
+export function encodeAdult(
+  rows: Record<string, string | number>[],
+  columns: string[],
+  opts: AdultEncodingOptions = {},
+): { dataset: Dataset; schema: EncodingSchema; rows: Record<string, string | number>[] } {
   const target = opts.target ?? 'salary-class';
-  const { rows, columns } = await loadAdult();
   if (!columns.includes(target)) throw new SluiceError('SLUICE_ERR_MODEL_INVALID', `adult: target column ${JSON.stringify(target)} is not one of Adult's columns`);
   const numeric = ADULT_NUMERIC.filter((c) => c !== target);
   const categorical = columns.filter((c) => c !== target && !(numeric as string[]).includes(c));
   const schema = fitEncoding(rows, { target, numeric: [...numeric], categorical, standardize: opts.standardize ?? true });
   return { dataset: encode(rows, schema), schema, rows };
+}
+
+/** UCI Adult (read with loadAdult) encoded for training by encodeAdult. */
+export async function adultDataset(
+  opts: AdultEncodingOptions = {},
+): Promise<{ dataset: Dataset; schema: EncodingSchema; rows: Record<string, string | number>[] }> {
+  const { rows, columns } = await loadAdult();
+  return encodeAdult(rows, columns, opts);
+}
+
+/**
+ * A generated Adult-like table (synthetic/adult-like.ts: `rows`, default
+ * 30,162, from `seed`, default 1) encoded for training by encodeAdult, as
+ * adultDataset encodes Adult: what the trainers' tests run on.
+ */
+export function adultLikeDataset(
+  opts: AdultEncodingOptions & AdultLikeOptions = {},
+): { dataset: Dataset; schema: EncodingSchema; rows: Record<string, string | number>[] } {
+  const gen: AdultLikeOptions = {};
+  if (opts.rows !== undefined) gen.rows = opts.rows;
+  if (opts.seed !== undefined) gen.seed = opts.seed;
+  const table = generateAdultLike(gen);
+  return encodeAdult(adultLikeRows(table), [...table.header], opts);
 }

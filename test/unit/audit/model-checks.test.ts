@@ -1,10 +1,12 @@
 /**
- * Acceptance of the trained-model audit (AUDIT.md C1–C6) on UCI Adult, target
- * salary-class, with a seeded stratified 80/20 train/test split. Forests use 40
+ * Acceptance of the trained-model audit (AUDIT.md C1–C6) on generated
+ * Adult-like data (synthetic/adult-like.ts: Adult's columns, domains and size,
+ * a learnable salary class), target salary-class, with a seeded stratified
+ * 80/20 train/test split. Forests use 40
  * trees here (100 in bench/model-audit.bench.ts) to keep the suite short.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adultDataset } from '../../../models/load-adult.js';
+import { adultLikeDataset } from '../../../models/load-adult.js';
 import { SeededRandom, subset, trainTestSplit, type Dataset } from '../../../models/dataset.js';
 import { train, type TrainRecipe, type TrainedModel } from '../../../models/train.js';
 import { accuracy, artifactHash, buildArtifact, datasetHash, rowsHash, type ModelArtifact } from '../../../models/artifact.js';
@@ -48,12 +50,12 @@ const byId = (checks: CheckResult[], id: string): CheckResult => checks.find((c)
 const statuses = (checks: CheckResult[]): Record<string, string> => Object.fromEntries(checks.map((c) => [c.id, c.status]));
 
 beforeAll(async () => {
-  const a = await adultDataset({ target: 'salary-class' });
+  const a = adultLikeDataset({ target: 'salary-class' });
   dataset = a.dataset;
   schema = a.schema;
   rawRows = a.rows;
   split = trainTestSplit(dataset, 0.2, 1, true);
-  // kNN answers by scanning its stored rows, so its acceptance runs on a seeded 5,000-row sample of Adult.
+  // kNN answers by scanning its stored rows, so its acceptance runs on a seeded 5,000-row sample.
   const r = new SeededRandom(5);
   const pick = Array.from({ length: dataset.n }, (_, i) => i);
   for (let i = 0; i < 5000; i++) {
@@ -67,7 +69,7 @@ afterAll(async () => {
   await closeForestPool();
 });
 
-describe('model audit on Adult (salary-class)', () => {
+describe('model audit on Adult-like data (salary-class)', () => {
   it('fails a 1-NN model on C1 (instance-based, every training row stored)', async () => {
     const { checks } = await trainAndAudit({ kind: 'knn', hyperparameters: { n_neighbors: 1 }, seed: 1 }, small);
     const c1 = byId(checks, 'C1');
@@ -143,7 +145,8 @@ describe('model audit on Adult (salary-class)', () => {
     // Aimed at all 24,000 members the same attacks stay under the bars: the canaries are too few to move them.
     expect(c4.metrics['lossThreshold.meanAuc'] as number).toBeLessThan(0.65);
     expect(c4.metrics['learned.medianTprAt1pctFpr'] as number).toBeLessThan(0.05);
-    expect(c4.metrics['lossThresholdCanaries.meanAuc'] as number).toBeGreaterThan(0.9);
+    // Aimed at the canaries, the loss attack clears the fail bar by far: past halfway from the bar to a perfect attack.
+    expect(c4.metrics['lossThresholdCanaries.meanAuc'] as number).toBeGreaterThan((1 + DEFAULT_THRESHOLDS.C4.aucFail) / 2);
   });
 
   it('catches the same 20 canaries merely duplicated (2 copies each) by C4 or C5', async () => {
@@ -166,7 +169,7 @@ describe('model audit on Adult (salary-class)', () => {
   });
 });
 
-describe('C6 attribute inference on Adult', () => {
+describe('C6 attribute inference on Adult-like data', () => {
   it('fails a model that answers its training rows from a lookup table, and passes the plain model (controls)', async () => {
     const recipe: TrainRecipe = { kind: 'logistic', hyperparameters: { C: 0.1 }, seed: 1 };
     const plain = await train(recipe, split.train);

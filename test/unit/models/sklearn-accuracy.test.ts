@@ -1,23 +1,27 @@
 /**
- * Sluice's trainers against scikit-learn on Adult (target salary-class, 70/30
+ * Sluice's trainers against scikit-learn on generated Adult-like data
+ * (synthetic/adult-like.ts, Adult's columns and size; target salary-class, 70/30
  * stratified split, seed 42): the same encoded matrices go to
  * bench/sklearn_models.py under /usr/bin/python3, and test accuracy must agree
  * within 1 percentage point for the same hyperparameters (forests: averaged
- * over seeds, since their random streams differ).
+ * over seeds, since their random streams differ). Runs where python3-sklearn
+ * is installed; otherwise the file says in one line that it skipped and why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adultDataset } from '../../../models/load-adult.js';
+import { adultLikeDataset } from '../../../models/load-adult.js';
 import { trainTestSplit } from '../../../models/dataset.js';
 import type { Dataset } from '../../../models/dataset.js';
 import { train } from '../../../models/train.js';
 import type { TrainRecipe } from '../../../models/train.js';
 import { closeForestPool } from '../../../models/random-forest.js';
-import { runSklearn, sklearnMissing } from '../../../bench/models.bench.js';
+import { runSklearn } from '../../../bench/models.bench.js';
 import type { SklearnResult } from '../../../bench/models.bench.js';
+import { skipWithoutSklearn } from '../../helpers/optional-data.js';
 
-const missing = sklearnMissing();
+const NO_SKLEARN = skipWithoutSklearn('accuracy against scikit-learn');
 const FOREST_SEEDS = [1, 2];
 let split: { train: Dataset; test: Dataset };
+let encoded: ReturnType<typeof adultLikeDataset>;
 const sk = new Map<string, SklearnResult>();
 
 afterAll(async () => {
@@ -35,10 +39,10 @@ async function ours(recipe: TrainRecipe): Promise<{ acc: number; proba: Float64A
   return { acc: accuracy(m.predict(split.test.X, split.test.n), split.test.y), proba: m.predictProba(split.test.X, split.test.n) };
 }
 
-describe.skipIf(missing !== null)(`accuracy against scikit-learn on Adult${missing ? ` — SKIPPED: ${missing}` : ''}`, () => {
+describe.skipIf(NO_SKLEARN)('accuracy against scikit-learn on Adult-like data', () => {
   beforeAll(async () => {
-    const { dataset } = await adultDataset({ target: 'salary-class' });
-    split = trainTestSplit(dataset, 0.3, 42, true);
+    encoded = adultLikeDataset({ target: 'salary-class' });
+    split = trainTestSplit(encoded.dataset, 0.3, 42, true);
     const { results } = await runSklearn(split.train, split.test, [
       { name: 'logistic', kind: 'logistic', params: { C: 1.0 }, proba: true },
       { name: 'logistic-converged', kind: 'logistic', params: { C: 1.0, max_iter: 2000, tol: 1e-8 }, proba: true },
@@ -49,10 +53,17 @@ describe.skipIf(missing !== null)(`accuracy against scikit-learn on Adult${missi
     for (const r of results) sk.set(r.name, r);
   }, 600_000);
 
-  it('the split is 70/30 of 30,162 rows with 93 encoded features', () => {
-    expect(split.train.n + split.test.n).toBe(30162);
-    expect(split.test.n).toBe(Math.ceil(0.3 * 22654) + Math.ceil(0.3 * 7508));
-    expect(split.train.d).toBe(93);
+  it('the split is a stratified 70/30 of every row, one-hot over every category seen', () => {
+    const { dataset, rows } = encoded;
+    expect(split.train.n + split.test.n).toBe(dataset.n);
+    const perClass = dataset.classes.map((_, c) => dataset.y.filter((y) => y === c).length);
+    expect(perClass.every((k) => k > 0)).toBe(true);
+    expect(split.test.n).toBe(perClass.reduce((s, k) => s + Math.ceil(0.3 * k), 0));
+    // age is one numeric feature; every other column but the target one feature per distinct value
+    const categories = Object.keys(rows[0]!)
+      .filter((c) => c !== 'age' && c !== 'salary-class')
+      .reduce((s, c) => s + new Set(rows.map((r) => r[c])).size, 0);
+    expect(split.train.d).toBe(1 + categories);
   });
 
   it('LogisticRegression(C=1.0): accuracy within 1 pp; converged, the same objective value and probabilities', async () => {

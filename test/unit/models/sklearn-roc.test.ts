@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { curveArea, rocAuc, rocCurve, tprAtFpr } from '../../../models/roc.js';
+import { PYTHON, skipWithoutSklearn } from '../../helpers/optional-data.js';
 
-const PYTHON = '/usr/bin/python3';
-const hasSklearn = spawnSync(PYTHON, ['-c', 'import sklearn, numpy'], { encoding: 'utf8' }).status === 0;
+const hasSklearn = !skipWithoutSklearn('tie-aware ROC against scikit-learn');
 
 /** Deterministic uniform generator (mulberry32). */
 function rng(seed: number): () => number {
@@ -71,7 +71,7 @@ print(json.dumps(out))
   return JSON.parse(res.stdout) as Array<{ auc: number; full: number[][]; dropped: number[][]; interp: number[] }>;
 }
 
-describe.skipIf(!hasSklearn)('tie-aware ROC against scikit-learn (skipped when /usr/bin/python3 lacks sklearn)', () => {
+describe.skipIf(!hasSklearn)('tie-aware ROC against scikit-learn', () => {
   const all = cases();
   const answers = hasSklearn ? sklearnAnswers(all) : [];
 

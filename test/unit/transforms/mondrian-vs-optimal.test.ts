@@ -1,5 +1,3 @@
-import { ADULT_DIR } from '../../../lib/shared-data.js';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeMondrianPool, mondrian, recodeMondrian } from '../../../transforms/mondrian.js';
 import type { MondrianInput } from '../../../transforms/mondrian.js';
@@ -8,8 +6,7 @@ import type { Hierarchy } from '../../../transforms/hierarchy.js';
 import { encodeData, optimalKAnonymize } from '../../../transforms/k-anonymize-optimal.js';
 import type { AnonymizationData } from '../../../transforms/k-anonymize-optimal.js';
 import { discernibility } from '../../../transforms/metrics.js';
-
-const DIR = ADULT_DIR;
+import { ADULT_LIKE_DEFAULT_ROWS, adultLikeHierarchyCsv, generateAdultLike } from '../../../synthetic/adult-like.js';
 
 interface Adult {
   n: number;
@@ -18,39 +15,36 @@ interface Adult {
   labels: string[][];
 }
 
-/** Adult with all 9 quasi-identifiers; Mondrian codes follow each hierarchy's leaf order (age numerically). */
-function loadAdult(): Adult {
-  const lines = readFileSync(`${DIR}adult.csv`, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
-  const header = lines[0]!.split(';');
-  const records = lines.slice(1).map((l) => l.split(';'));
-  const columns: Record<string, string[]> = {};
-  header.forEach((h, c) => (columns[h] = records.map((r) => r[c]!)));
-  const qis: { column: string; hierarchy: Hierarchy }[] = header.map((column) => ({
+/** Generated Adult-like data with all 9 quasi-identifiers; Mondrian codes follow each hierarchy's leaf order (age numerically). */
+function loadAdultLike(): Adult {
+  const t = generateAdultLike();
+  const columns: Record<string, string[]> = t.columns;
+  const qis: { column: string; hierarchy: Hierarchy }[] = t.header.map((column) => ({
     column,
-    hierarchy: parseArxHierarchy(readFileSync(`${DIR}adult_hierarchy_${column}.csv`, 'utf8')),
+    hierarchy: parseArxHierarchy(adultLikeHierarchyCsv(column)),
   }));
   const labels = qis.map((q) => leafOrder(q.hierarchy));
   const mondrianInput: MondrianInput = {
-    n: records.length,
+    n: t.n,
     columns: qis.map((q, c) => {
       const index = new Map(labels[c]!.map((v, i) => [v, i]));
       return { name: q.column, codes: Int32Array.from(columns[q.column]!, (v) => index.get(v)!), cardinality: labels[c]!.length };
     }),
   };
-  return { n: records.length, optimalData: encodeData(columns, { quasiIdentifiers: qis }), mondrianInput, labels };
+  return { n: t.n, optimalData: encodeData(columns, { quasiIdentifiers: qis }), mondrianInput, labels };
 }
 
 let adult: Adult;
 beforeAll(() => {
-  adult = loadAdult();
+  adult = loadAdultLike();
 });
 afterAll(async () => {
   await closeMondrianPool();
 });
 
-describe('Mondrian vs the optimal full-domain generalization on Adult (9 QIs, 0% suppression)', () => {
+describe('Mondrian vs the optimal full-domain generalization on Adult-like data (9 QIs, 0% suppression)', () => {
   it('reads the whole data set with every value in its hierarchy', () => {
-    expect(adult.n).toBe(30162);
+    expect(adult.n).toBe(ADULT_LIKE_DEFAULT_ROWS);
     expect(adult.mondrianInput.columns).toHaveLength(9);
     for (const col of adult.mondrianInput.columns) expect(col.codes.every((v) => v >= 0 && v < col.cardinality)).toBe(true);
   });
