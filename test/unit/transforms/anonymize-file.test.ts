@@ -161,7 +161,7 @@ function lcg(seed: number): () => number {
 const rnd = lcg(20261202);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(rnd() * 10))).join('');
-const N = 400;
+const ID_ROWS = 400;
 const FULL_WIDTH = (s: string): string => [...s].map((c) => (/[0-9A-Z]/.test(c) ? String.fromCodePoint(c.codePointAt(0)! + 0xfee0) : c)).join('');
 
 function residentId(): string {
@@ -199,7 +199,7 @@ function population(extra: Record<string, () => string> = {}): { header: string[
   };
   const cols = { ...base, ...extra };
   const header = Object.keys(cols);
-  const rows = Array.from({ length: N }, () => header.map((h) => cols[h]!()));
+  const rows = Array.from({ length: ID_ROWS }, () => header.map((h) => cols[h]!()));
   return { header, rows };
 }
 
@@ -239,7 +239,7 @@ describe('anonymizeFile and direct identifiers', () => {
     expect(r.droppedColumns).toEqual({});
     expect(r.after.risk.max).toBeLessThanOrEqual(1 / 5);
     const rows = readCsv(out, ',');
-    expect(rows).toHaveLength(N);
+    expect(rows).toHaveLength(ID_ROWS);
     expect(Object.keys(rows[0]!)).toEqual(['age', 'sex', 'area', 'diagnosis', 'district', 'visits', 'ref_no', 'remark']);
   });
 
@@ -262,8 +262,8 @@ describe('anonymizeFile and direct identifiers', () => {
     const out = join(tmp, 'col7-drop-out.csv');
     const r = await anonymizeFile(input, popConfig({ directIdentifiers: 'drop' }), { outputPath: out });
     expect(Object.keys(r.droppedColumns).sort()).toEqual(['c9', 'col7']);
-    expect(r.droppedColumns['col7']).toEqual({ declared: false, found: { 'resident-id': N } });
-    expect(r.droppedColumns['c9']!.found).toEqual({ mobile: N });
+    expect(r.droppedColumns['col7']).toEqual({ declared: false, found: { 'resident-id': ID_ROWS } });
+    expect(r.droppedColumns['c9']!.found).toEqual({ mobile: ID_ROWS });
     const rows = readCsv(out, ',');
     expect(Object.keys(rows[0]!)).not.toContain('col7');
     expect(Object.keys(rows[0]!)).not.toContain('c9');
@@ -342,7 +342,7 @@ describe('anonymizeFile and direct identifiers', () => {
   });
 
   it('scanDirectIdentifiers: negative controls find nothing', () => {
-    const of = (gen: () => string) => scanDirectIdentifiers(Array.from({ length: N }, gen));
+    const of = (gen: () => string) => scanDirectIdentifiers(Array.from({ length: ID_ROWS }, gen));
     expect(of(() => `5${digits(15)}`)).toEqual({}); // random 16-digit numbers, a tenth Luhn-valid
     expect(of(() => pick(TAIZHOU_AREAS).name)).toEqual({}); // district names
     expect(of(() => pick(['高血压', '糖尿病', '冠心病', '哮喘', '健康']))).toEqual({});
