@@ -107,14 +107,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve': {
         const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' } } });
         const { serve } = await import('../serve.js');
-        await serve({ port: intFlag(values.port, '--port', 8700), host: values.host ?? '127.0.0.1', ...(values.workers !== undefined ? { workers: intFlag(values.workers, '--workers', 1) } : {}) });
-        return 0;
+        return await serve({ port: intFlag(values.port, '--port', 8700), host: values.host ?? '127.0.0.1', ...(values.workers !== undefined ? { workers: intFlag(values.workers, '--workers', 1) } : {}) });
       }
       case 'worker': {
         const { values } = parseArgs({ args: rest, options: { concurrency: { type: 'string' } } });
         const { runWorker } = await import('../serve.js');
-        await runWorker({ concurrency: intFlag(values.concurrency, '--concurrency', 1, 1) });
-        return 0;
+        return await runWorker({ concurrency: intFlag(values.concurrency, '--concurrency', 1, 1) });
       }
       case 'anonymize': {
         const { values } = parseArgs({ args: rest, options: { input: { type: 'string' }, config: { type: 'string' }, output: { type: 'string' } } });
