@@ -1,7 +1,10 @@
 import { SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
+import { exitWhenIdle, Shutdown, trapSignals } from '../lib/shutdown.js';
 import { Engine } from '../pipeline/engine.js';
-import { startWorkers } from '../workers/start-workers.js';
+import { closeForestPool } from '../models/random-forest.js';
+import { closeMondrianPool } from '../transforms/mondrian.js';
+import { startWorkers, type Workers } from '../workers/start-workers.js';
 import { buildApp } from './app.js';
 
 /** Options for {@link serve}. */
@@ -12,48 +15,89 @@ export interface ServeOptions {
   workers?: number;
 }
 
-function onSignals(stop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const handler = () => {
-      if (stopping) return;
-      stopping = true;
-      void stop().finally(resolve);
-    };
-    process.once('SIGINT', handler);
-    process.once('SIGTERM', handler);
+/**
+ * Registers the engine's resources on a shutdown, in the order they were
+ * opened: the engine (control plane, Redis, queues), then the thread pools
+ * the steps start lazily (k-anonymity, forests), then the workers, so that the
+ * workers stop first and the control plane closes last.
+ */
+function registerEngine(shutdown: Shutdown, engine: Engine): void {
+  shutdown.add('queues, Redis, DuckDB and the control plane', () => engine.close());
+  shutdown.add('worker threads', async () => {
+    await Promise.all([closeMondrianPool(), closeForestPool()]);
   });
 }
 
-/** Starts the API (and, when embedded or asked, workers) and runs until SIGINT/SIGTERM. */
-export async function serve(options: ServeOptions): Promise<void> {
-  const engine = await Engine.open();
-  const workerCount = options.workers ?? (engine.embedded ? 1 : 0);
-  const workers = workerCount > 0 ? startWorkers(engine, { concurrency: workerCount }) : null;
-  const app = await buildApp(engine);
-  await app.listen({ port: options.port, host: options.host });
-  log.info('service.listening', { host: options.host, port: options.port, controlPlane: engine.cp.db.kind, workers: workerCount, redis: engine.redis.private ? 'private' : 'shared' });
-  process.stderr.write(`sluice: listening on http://${options.host}:${options.port} (${engine.cp.db.kind}, ${workerCount} worker(s) in process)\n`);
-  await onSignals(async () => {
-    await app.close();
-    await workers?.close();
-    await engine.close();
+function registerWorkers(shutdown: Shutdown, engine: Engine, workers: Workers): void {
+  shutdown.add('workers (running steps finish or are handed back)', async () => {
+    const r = await workers.close();
+    // A handed-back step's abandoned attempt still runs in this process until
+    // it ends; closing the control plane now keeps it from recording anything
+    // (the attempt another worker makes is the one that counts). The engine
+    // closes it again, which is a no-op.
+    if (r.handedBack > 0) await engine.cp.close();
   });
 }
 
-/** Runs a worker process until SIGINT/SIGTERM. Needs PostgreSQL: PGlite belongs to one process. */
-export async function runWorker(options: { concurrency: number }): Promise<void> {
+/**
+ * Starts the API (and, when embedded or asked, workers) and runs until
+ * SIGINT/SIGTERM: the first signal shuts down gracefully (HTTP server, then
+ * workers — see {@link Workers.close} for the running step —, thread pools,
+ * queues, Redis, DuckDB, control plane; one log line per phase), a second one
+ * exits at once with 130/143. Returns the exit code: 0 after a clean shutdown.
+ */
+export async function serve(options: ServeOptions): Promise<number> {
+  const signals = trapSignals();
+  const shutdown = new Shutdown();
+  try {
+    const engine = await Engine.open();
+    registerEngine(shutdown, engine);
+    const workerCount = options.workers ?? (engine.embedded ? 1 : 0);
+    if (workerCount > 0) registerWorkers(shutdown, engine, startWorkers(engine, { concurrency: workerCount }));
+    const app = await buildApp(engine);
+    shutdown.add('HTTP server', () => app.close());
+    await app.listen({ port: options.port, host: options.host });
+    log.info('service.listening', { host: options.host, port: options.port, controlPlane: engine.cp.db.kind, workers: workerCount, redis: engine.redis.private ? 'private' : 'shared' });
+    process.stderr.write(`sluice: listening on http://${options.host}:${options.port} (${engine.cp.db.kind}, ${workerCount} worker(s) in process)\n`);
+  } catch (e) {
+    // Whatever opened before the failure is closed; the error is the CLI's to report.
+    await shutdown.run('startup failed');
+    signals.dispose();
+    throw e;
+  }
+  const signal = await signals.first;
+  const clean = await shutdown.run(`${signal} received`);
+  const code = clean ? 0 : 1;
+  exitWhenIdle(code);
+  return code;
+}
+
+/**
+ * Runs a worker process until SIGINT/SIGTERM, shutting down as {@link serve}
+ * does. Needs PostgreSQL: PGlite belongs to one process. Returns the exit code.
+ */
+export async function runWorker(options: { concurrency: number }): Promise<number> {
   if (!process.env['DATABASE_URL']) {
     throw new SluiceError(
       'SLUICE_ERR_INPUT_INVALID',
       'DATABASE_URL: a separate worker process needs the shared PostgreSQL control plane; with the embedded PGlite, `sluice serve` runs the workers itself',
     );
   }
-  const engine = await Engine.open();
-  const workers = startWorkers(engine, { concurrency: options.concurrency });
-  process.stderr.write(`sluice: worker started (concurrency ${options.concurrency})\n`);
-  await onSignals(async () => {
-    await workers.close();
-    await engine.close();
-  });
+  const signals = trapSignals();
+  const shutdown = new Shutdown();
+  try {
+    const engine = await Engine.open();
+    registerEngine(shutdown, engine);
+    registerWorkers(shutdown, engine, startWorkers(engine, { concurrency: options.concurrency }));
+    process.stderr.write(`sluice: worker started (concurrency ${options.concurrency})\n`);
+  } catch (e) {
+    await shutdown.run('startup failed');
+    signals.dispose();
+    throw e;
+  }
+  const signal = await signals.first;
+  const clean = await shutdown.run(`${signal} received`);
+  const code = clean ? 0 : 1;
+  exitWhenIdle(code);
+  return code;
 }

@@ -225,9 +225,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       const running = serve({ port, host, ...(workers !== undefined ? { workers } : {}) });
       const { announceWhenListening } = await import('./announce.js');
       const announced = announceWhenListening({ host, port, workers: workers ?? (process.env['DATABASE_URL'] ? 0 : 1), out: ctx.out }, running);
-      await running;
+      const code = await running;
       await announced;
-      return EXIT.ok;
+      return code;
     },
   },
   {
@@ -236,8 +236,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: { concurrency: { type: 'integer', value: 'N', description: 'jobs run at once', default: 1, min: 1 } },
     async run(ctx) {
       const { runWorker } = await import('../serve.js');
-      await runWorker({ concurrency: int(ctx, 'concurrency') });
-      return EXIT.ok;
+      return await runWorker({ concurrency: int(ctx, 'concurrency') });
     },
   },
   {

@@ -2,7 +2,9 @@ import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SluiceError } from '../../lib/errors.js';
 import { configureLog } from '../../lib/log.js';
+import { exitWhenIdle, Shutdown, signalExitCode, trapSignals } from '../../lib/shutdown.js';
 import { openDuck, queryJson, quoteLiteral } from '../../lib/duck.js';
 import { generate, type GeneratedManifest } from '../../synthetic/generate.js';
 import { summarizeReport } from '../../audit/report.js';
@@ -33,6 +35,11 @@ export interface DemoOptions {
   schema?: string;
   /** Leave the demo's queues in Redis (tests inspect them); default false. */
   keepQueues?: boolean;
+  /**
+   * Where the demo registers what it opens, to be closed in reverse order when
+   * it ends (the CLI runs the same shutdown on Ctrl-C); default a private one.
+   */
+  shutdown?: Shutdown;
 }
 
 /** What the demo did, for the CLI's exit code and for tests. */
@@ -40,8 +47,14 @@ export interface DemoResult {
   dataRoot: string;
   released: { runId: string; outputId: string; releaseId: string; file: string; rows: number }[];
   blocked: { runId: string; outputId: string; reportId: string; failedChecks: string[]; htmlReport: string }[];
+  /** How each job's run ended. */
+  runs: { spec: string; runId: string; status: string; errorCode: string | null }[];
+  /** Every output's audit: status and the checks that failed. */
+  audits: { runId: string; outputId: string; status: string; failedChecks: string[] }[];
   auditLogOk: boolean;
   queuePrefix: string;
+  /** Each registered dataset's file in raw/ (for the tests' raw-value scans; never printed). */
+  rawFiles: Record<string, string>;
 }
 
 /**
@@ -58,9 +71,23 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
   mkdirSync(root, { recursive: true });
   say(`Sluice demo — data root ${root}`);
 
+  const shutdown = options.shutdown ?? new Shutdown({ say: null });
+  // The providers' files hold every raw row: they are written inside raw/, each
+  // is removed as soon as registration has copied it under its hash, and the
+  // folder goes when the demo ends (however it ends).
+  const incoming = join(root, 'raw', 'incoming');
+  shutdown.add('providers\' files in raw/incoming', () => rmSync(incoming, { recursive: true, force: true }));
+  try {
+    return await runDemoIn(root, incoming, shutdown, options, say);
+  } finally {
+    await shutdown.run('demo finished');
+  }
+}
+
+async function runDemoIn(root: string, incoming: string, shutdown: Shutdown, options: DemoOptions, say: (line: string) => void): Promise<DemoResult> {
   say(`\n1. Generating synthetic Taizhou public data: ${options.rows.toLocaleString('en')} residents (seed ${options.seed}) …`);
   const t0 = performance.now();
-  const manifest: GeneratedManifest = await generate({ outDir: join(root, 'providers'), rows: options.rows, seed: options.seed });
+  const manifest: GeneratedManifest = await generate({ outDir: incoming, rows: options.rows, seed: options.seed });
   for (const d of manifest.datasets) say(`   ${d.name.padEnd(20)} ${String(d.rows).padStart(9)} rows  (${d.origin}, ${d.provider})`);
   say(`   done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -73,12 +100,23 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
     ...(options.schema ? { schema: options.schema } : {}),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
   });
+  shutdown.add('queues, Redis, DuckDB and the control plane', async () => {
+    if (!options.keepQueues) {
+      await engine.stepsQueue.obliterate({ force: true }).catch(() => undefined);
+      await engine.releaseQueue.obliterate({ force: true }).catch(() => undefined);
+    }
+    await engine.close();
+  });
   configureLog({ level: 'warn' });
   const workers = startWorkers(engine, { concurrency: 1 });
+  shutdown.add('workers', async () => {
+    await workers.close();
+  });
   const app = await buildApp(engine);
+  shutdown.add('HTTP server', () => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  try {
+  {
     say(`\n2. The domain is up: API ${url}, control plane ${engine.cp.db.kind}, queue ${engine.redis.private ? 'a private redis-server' : engine.redis.url}`);
     const admin = await engine.cp.createUser({ name: '数据局管理员', role: 'admin', organization: '台州市数据局' });
     const base = new SluiceClient({ url, token: null }, options.tap);
@@ -89,10 +127,13 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
     await mk('李审核', 'reviewer', '台州市公共数据授权运营专家组');
     writeFileSync(join(root, 'cli.json'), JSON.stringify({ url, token: operatorToken }, null, 2), { mode: 0o600 });
 
+    const rawFiles: Record<string, string> = {};
     say('\n3. Providers register their datasets (every column classified):');
     for (const d of manifest.datasets) {
       const classes = Object.fromEntries(d.columns.map((c) => [c.name, c.class]));
-      await asAdmin.request('POST', '/v1/datasets', { name: d.name, file: d.file, provider: d.provider, origin: d.origin, classes, unitColumn: d.unitColumn });
+      const registered = (await asAdmin.request('POST', '/v1/datasets', { name: d.name, file: d.file, provider: d.provider, origin: d.origin, classes, unitColumn: d.unitColumn })) as { dataset: { path: string } };
+      rawFiles[d.name] = join(root, registered.dataset.path);
+      rmSync(d.file, { force: true });
       const counts = d.columns.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.class]: (acc[c.class] ?? 0) + 1 }), {});
       say(`   ${d.name.padEnd(20)} ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
     }
@@ -108,7 +149,8 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
     say(`\n4. Agreement ${String(agreement['id'])}: scenario "${String(agreement['scenario'])}", operator ${String(agreement['operator'])}`);
 
     const operator = base.as(operatorToken);
-    const result: DemoResult = { dataRoot: root, released: [], blocked: [], auditLogOk: false, queuePrefix };
+    rmSync(incoming, { recursive: true, force: true });
+    const result: DemoResult = { dataRoot: root, released: [], blocked: [], runs: [], audits: [], auditLogOk: false, queuePrefix, rawFiles };
     const jobs = ['care-demand.yaml', 'contact-list.yaml'];
     for (const [i, file] of jobs.entries()) {
       const spec = readFileSync(join(EXAMPLES, file), 'utf8');
@@ -119,6 +161,7 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
       say(`   submitted as ${runId}; progress:`);
       const view = await followRun(operator, runId, process.stderr);
       say(`   run ${runId}: ${view.status}${view.errorCode ? ` (${view.errorCode}: ${view.errorMessage})` : ''}`);
+      result.runs.push({ spec: file, runId, status: view.status, errorCode: view.errorCode ?? null });
       const reports = await operator.request<{ reports: { id: string; outputId: string; artifactHash: string; status: string }[] }>('GET', `/v1/runs/${runId}/reports`);
       for (const r of reports.reports) {
         const full = await operator.request<{ report: AuditReport; verified: boolean }>('GET', `/v1/reports/${r.id}`);
@@ -130,6 +173,7 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
         say(`   audit of output ${r.outputId}: ${full.report.status.toUpperCase()} (signature ${full.verified ? 'verified' : 'INVALID'})`);
         for (const line of summarizeReport(full.report).split('\n')) say(`     ${line}`);
         say(`     report page: ${htmlFile}`);
+        result.audits.push({ runId, outputId: r.outputId, status: full.report.status, failedChecks: full.report.checks.filter((c) => c.status === 'fail').map((c) => c.id) });
         if (full.report.status === 'fail') {
           result.blocked.push({ runId, outputId: r.outputId, reportId: r.id, failedChecks: full.report.checks.filter((c) => c.status === 'fail').map((c) => c.id), htmlReport: htmlFile });
         }
@@ -162,28 +206,62 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
     say(`   released: ${result.released.map((r) => `${r.outputId} (${r.rows} rows, ${r.file})`).join('; ') || 'nothing'}`);
     say(`   blocked:  ${result.blocked.map((b) => `${b.outputId} — failed ${b.failedChecks.join(', ')}; report ${b.htmlReport}`).join('; ') || 'nothing'}`);
     say(`   audit log: ${verify.rows} rows, hash chain ${verify.ok ? 'verified' : 'BROKEN'}`);
-    say(`   where to look: ${root} (raw/, work/, staging/, release/, logs/sluice.log, reports/)`);
+    say(`   where to look: ${root} (raw/, work/, staging/, release/, logs/sluice.log, reports/, downloads/)`);
     return result;
-  } finally {
-    await app.close();
-    await workers.close();
-    if (!options.keepQueues) {
-      await engine.stepsQueue.obliterate({ force: true }).catch(() => undefined);
-      await engine.releaseQueue.obliterate({ force: true }).catch(() => undefined);
-    }
-    await engine.close();
   }
 }
 
-/** `sluice demo [--rows N] [--seed S] [--data-root DIR]`: exit 0 when one output was released and one blocked. */
+/** The example spec each of the demo's outputs comes from. */
+const SPEC_OF: Record<string, string> = { care_demand: 'care-demand.yaml', contact_list: 'contact-list.yaml' };
+
+/**
+ * What was not as the demo promises, each with why; empty when the care-demand
+ * table was released, the contact list blocked by B1, and the audit log verified.
+ */
+export function unexpectedOutcomes(r: DemoResult): string[] {
+  const problems: string[] = [];
+  const why = (outputId: string): string => {
+    const audit = r.audits.find((a) => a.outputId === outputId);
+    if (audit) return `its audit is ${audit.status.toUpperCase()}${audit.failedChecks.length ? ` (failed ${audit.failedChecks.join(', ')})` : ''}`;
+    const run = r.runs.find((x) => x.spec === SPEC_OF[outputId]);
+    return run ? `its run ended ${run.status}${run.errorCode ? ` (${run.errorCode})` : ''} with no audit report` : 'its job did not run';
+  };
+  const released = r.released.map((x) => x.outputId);
+  const blocked = r.blocked.map((x) => x.outputId);
+  if (!released.includes('care_demand')) problems.push(`care_demand was expected to be released but was not: ${why('care_demand')}`);
+  for (const id of released.filter((x) => x !== 'care_demand')) problems.push(`${id} was released but the demo expects only care_demand to be`);
+  const contact = r.blocked.find((b) => b.outputId === 'contact_list');
+  if (!contact) problems.push(`contact_list was expected to be blocked but was not: ${why('contact_list')}`);
+  else if (!contact.failedChecks.includes('B1')) problems.push(`contact_list was blocked, but not by B1 (the mobile numbers): failed ${contact.failedChecks.join(', ')}`);
+  for (const id of blocked.filter((x) => x !== 'contact_list')) problems.push(`${id} was blocked: ${why(id)}`);
+  if (!r.auditLogOk) problems.push('the audit log\'s hash chain does not verify');
+  return problems;
+}
+
+/** `sluice demo [--rows N] [--seed S] [--data-root DIR]`: exit 0 when care_demand was released and contact_list blocked; 1 saying what was not. */
 export async function runDemo(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { rows: { type: 'string' }, seed: { type: 'string' }, 'data-root': { type: 'string' } } });
-  const rows = values.rows ? Number(values.rows) : 200_000;
-  const seed = values.seed ? Number(values.seed) : 2024;
-  if (!Number.isInteger(rows) || rows < 1000) throw new Error('--rows: expected a whole number of at least 1000');
+  const rows = values.rows === undefined ? 200_000 : Number(values.rows);
+  const seed = values.seed === undefined ? 2024 : Number(values.seed);
+  if (!Number.isInteger(rows) || rows < 1000) throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `--rows: expected a whole number of at least 1000, found "${String(values.rows).slice(0, 20)}"`);
+  if (!Number.isInteger(seed)) throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `--seed: expected a whole number, found "${String(values.seed).slice(0, 20)}"`);
   const dataRoot = values['data-root'] ?? join(resolve(process.env['SLUICE_DATA_ROOT'] ?? '.sluice'), 'demo');
-  const r = await demo({ rows, seed, dataRoot });
-  const ok = r.released.length === 1 && r.blocked.length === 1 && r.auditLogOk;
-  process.stdout.write(ok ? '\ndemo: OK — one output released, one blocked.\n' : '\ndemo: UNEXPECTED outcome (see above).\n');
-  return ok ? 0 : 1;
+  // Ctrl-C closes what the demo opened, as its end does; a second Ctrl-C exits at once.
+  const signals = trapSignals();
+  const shutdown = new Shutdown();
+  void signals.first.then(async (signal) => {
+    await shutdown.run(`${signal} received`);
+    process.exit(signalExitCode(signal));
+  });
+  let code: number;
+  try {
+    const problems = unexpectedOutcomes(await demo({ rows, seed, dataRoot, shutdown }));
+    if (problems.length === 0) process.stdout.write('\ndemo: OK — one output released, one blocked.\n');
+    else process.stdout.write(`\ndemo: UNEXPECTED outcome:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    code = problems.length === 0 ? 0 : 1;
+  } finally {
+    signals.dispose();
+  }
+  exitWhenIdle(code);
+  return code;
 }

@@ -1,5 +1,7 @@
+import { readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { Redis } from 'ioredis';
-import { openDuck, queryRows, quoteLiteral } from '../../lib/duck.js';
+import { openDuck, queryRows, quoteIdent, quoteLiteral } from '../../lib/duck.js';
 
 /** The raw direct identifiers of the generated population: what must never leave. */
 export async function loadRawIdentifiers(populationParquet: string): Promise<{ ids: Set<string>; mobiles: Set<string> }> {
@@ -56,3 +58,79 @@ export async function dumpRedisPrefix(url: string, prefix: string): Promise<{ ke
 export const TEST_PG_URL = process.env['SLUICE_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** The Redis URL the integration suite uses. */
 export const TEST_REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** A file outside raw/ that holds whole rows of a registered raw table. */
+export interface RawCopy {
+  /** Path relative to the data root. */
+  file: string;
+  /** The raw table's file name in raw/. */
+  raw: string;
+  /** Rows of the raw table the file holds whole. */
+  rows: number;
+  /** How the columns were matched: by name, or by position (a copy with renamed headers). */
+  match: 'name' | 'position';
+}
+
+function listFiles(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) listFiles(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Every Parquet or CSV file under the data root but outside raw/'s own files
+ * (sub-folders of raw/ count as outside: registration consumes them) that
+ * holds at least one whole row of a raw table — matched on all of the raw
+ * table's columns by name, or, for a file with as many columns, by position
+ * (renamed headers). Values are compared as text, so a CSV copy of a Parquet
+ * table is found too. Files are recognised by content, not by extension.
+ */
+export async function findRawCopies(dataRoot: string): Promise<RawCopy[]> {
+  const rawDir = join(dataRoot, 'raw');
+  const raws = readdirSync(rawDir, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => join(rawDir, e.name));
+  const candidates = listFiles(dataRoot).filter((f) => !raws.includes(f) && !f.startsWith(join(dataRoot, 'control-plane') + sep));
+  const duck = await openDuck();
+  const found: RawCopy[] = [];
+  try {
+    const describe = async (src: string) => (await queryRows<{ column_name: string }>(duck.conn, `DESCRIBE SELECT * FROM ${src}`)).map((c) => c.column_name);
+    const rawTables = [];
+    for (const r of raws) {
+      const src = `read_parquet(${quoteLiteral(r)})`;
+      rawTables.push({ file: r, src, columns: await describe(src) });
+    }
+    for (const file of candidates) {
+      let src: string | null = null;
+      let columns: string[] = [];
+      for (const s of [`read_parquet(${quoteLiteral(file)})`, `read_csv(${quoteLiteral(file)}, header = true, all_varchar = true)`]) {
+        try {
+          columns = await describe(s);
+          src = s;
+          break;
+        } catch {
+          // Not this format.
+        }
+      }
+      if (!src || columns.length === 0) continue;
+      for (const raw of rawTables) {
+        const q = (names: string[]) => names.map((n) => `CAST(${quoteIdent(n)} AS VARCHAR)`).join(', ');
+        const tries: { match: RawCopy['match']; mine: string[] }[] = [];
+        if (raw.columns.every((c) => columns.includes(c))) tries.push({ match: 'name', mine: raw.columns });
+        if (columns.length === raw.columns.length) tries.push({ match: 'position', mine: columns });
+        for (const t of tries) {
+          const sql = `SELECT count(*) AS n FROM (SELECT ${q(t.mine)} FROM ${src} INTERSECT SELECT ${q(raw.columns)} FROM ${raw.src})`;
+          const n = Number((await queryRows<{ n: bigint }>(duck.conn, sql))[0]?.n ?? 0);
+          if (n > 0) {
+            found.push({ file: relative(dataRoot, file), raw: relative(rawDir, raw.file), rows: n, match: t.match });
+            break;
+          }
+        }
+      }
+    }
+    return found;
+  } finally {
+    duck.close();
+  }
+}

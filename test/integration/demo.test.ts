@@ -62,7 +62,7 @@ describe.each(backends)('the demo end to end on $name', ({ name, databaseUrl }) 
   });
 
   it('lets no raw ID number or mobile number out: not in Redis, logs, reports or API responses', async () => {
-    const raw = await loadRawIdentifiers(join(root, 'providers', 'population.parquet'));
+    const raw = await loadRawIdentifiers(result.rawFiles['population']!);
     expect(raw.ids.size).toBe(20000);
     // Positive control: the scan finds a raw value when one is there.
     const someId = raw.ids.values().next().value as string;
