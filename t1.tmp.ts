@@ -1,0 +1,11 @@
+import { openDuck } from './lib/duck.js';
+import { normalizeSql, foldSql } from './audit/pii-sql.js';
+const d = await openDuck();
+const r = await d.conn.runAndReadAll(`SELECT v, ${normalizeSql('v')} AS n FROM (VALUES ('①③⑨ 1234-5678'), ('٣٣١٠۰٢'), ('ab c_d/e'), ('一三九'), ('⑩x'), ('　ＡＢ１'), ('a.b@x.com'), ('王伟')) t(v)`);
+console.log(r.getRows());
+const t0 = performance.now();
+await d.conn.runAndReadAll(`SELECT count(DISTINCT ${normalizeSql('v')}) FROM (SELECT ['王','李'][1 + i % 2] || ['伟','芳','一'][1 + i % 3] || i::VARCHAR AS v FROM range(1000000) t(i))`);
+console.log('1M cjk', performance.now() - t0);
+const t1 = performance.now();
+await d.conn.runAndReadAll(`SELECT count(DISTINCT ${normalizeSql('v')}) FROM (SELECT sha256(i::VARCHAR) AS v FROM range(1000000) t(i))`);
+console.log('1M hex', performance.now() - t1);
