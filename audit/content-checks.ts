@@ -133,8 +133,10 @@ export async function embeddedIdentifiers(conn: DuckDBConnection, ctx: ContentCo
   // Tokens and digests (hex, base64) are B2's: their digit runs are random, and there are millions.
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${t} AS
     SELECT col, v, f FROM (SELECT col, v, ${foldSql('v0')} AS f FROM (SELECT col, v, left(v, ${o.maxTextLength}) AS v0 FROM ${ctx.vals}
-      WHERE v IS NOT NULL AND length(v) >= 6 AND NOT (length(v) >= 16 AND regexp_full_match(v, '[0-9A-Fa-f]+|[A-Za-z0-9+/_-]+={0,2}') AND NOT regexp_full_match(v, '\\d+'))))
+      WHERE v IS NOT NULL AND length(v) >= 6 AND NOT (length(v) IN (32, 40, 64, 128) AND regexp_full_match(v, '[0-9A-Fa-f]+') AND NOT regexp_full_match(v, '\\d+'))
+        AND NOT (length(v) IN (22, 24, 27, 28, 43, 44, 86, 88) AND regexp_full_match(v, '[A-Za-z0-9+/_-]+={0,2}') AND regexp_matches(v, '[a-z]') AND regexp_matches(v, '[A-Z]'))))
     WHERE regexp_matches(f, '\\d')`);
+  // (Values of a digest's length and alphabet are left out: their digit runs are random and there are millions of them.)
   const total = await queryJson<{ col: string; nd: number; numeric: boolean }>(conn,
     `SELECT col, count(*)::BIGINT AS nd, bool_and(regexp_full_match(v, '[+-]?\\d+(\\.\\d+)?([eE][+-]?\\d+)?')) AS numeric FROM ${ctx.vals} WHERE v IS NOT NULL GROUP BY col`);
   const colInfo = new Map(total.map((r) => [r.col, { nd: Number(r.nd), numeric: r.numeric }]));
@@ -150,7 +152,9 @@ export async function embeddedIdentifiers(conn: DuckDBConnection, ctx: ContentCo
     if (h === 0) continue;
     const p = SHAPES.find((s) => s.det === r.det)!.p;
     const info = colInfo.get(r.col) ?? { nd: e, numeric: false };
-    const whole = h === e && (!info.numeric || h * 2 >= info.nd);
+    // A column of numbers is the whole-value check's (a run there is the value itself).
+    if (info.numeric) continue;
+    const whole = h === e;
     if (whole || binomialTail(h, e, p) < o.alpha) hits.push({ col: r.col, kind: `embedded-pattern:${r.det}`, src: 'pattern', values: h });
   }
   // Windows of the digits of each value (any separator, letters, dots) against raw digit identifiers.

@@ -11,7 +11,7 @@ import { DuckDBScalarFunction, VARCHAR, type DuckDBConnection } from '@duckdb/no
 import { queryJson, quoteIdent, quoteLiteral } from '../lib/duck.js';
 import type { CheckResult } from './types.js';
 import type { Thresholds } from './thresholds.js';
-import { trimSql } from './pii-sql.js';
+import { normalizeSql, trimSql } from './pii-sql.js';
 
 /** Search options of {@link checkReversibleEncodings}; defaults in {@link DEFAULT_ENCODING_OPTIONS}. */
 export interface EncodingOptions {
@@ -45,7 +45,7 @@ export interface EncodingOptions {
 /** Defaults of {@link EncodingOptions}. */
 export const DEFAULT_ENCODING_OPTIONS: Readonly<EncodingOptions> = Object.freeze({
   knownSalts: ['salt', 'secret'],
-  separators: ['', ':', '|'],
+  separators: ['', ':', '|', '-', '_', '#', ' ', '.'],
   smallDomainMax: 100_000,
   targetHits: 20,
   minRawSample: 5_000,
@@ -191,6 +191,10 @@ export async function checkReversibleEncodings(
   // millions of tokens and digests an extract usually carries.
   const lens = (await queryJson<{ l: number }>(conn,
     `SELECT DISTINCT l FROM (SELECT octet_length(encode(v)) AS l FROM ${rawIds} UNION SELECT octet_length(encode(nv)) FROM ${rawIds})`)).map((r) => Number(r.l));
+  // An identifier may have been encoded with separators in it ("139 1234 5678"): decoded values up to
+  // six bytes longer than a digit identifier are also decoded, normalized and compared.
+  const digitLens = (await queryJson<{ l: number }>(conn, `SELECT DISTINCT length(nv) AS l FROM ${rawIds} WHERE length(nv) >= 7 AND regexp_full_match(nv, '\\d+X?')`)).map((r) => Number(r.l));
+  for (const l of digitLens) for (let k = 1; k <= 6; k++) if (!lens.includes(l + k)) lens.push(l + k);
   const hexLens = [...new Set(lens.map((l) => 2 * l))];
   const b64Lens = [...new Set(lens.map((l) => Math.ceil((4 * l) / 3)))];
   const b64Padded = [...new Set(lens.map((l) => 4 * Math.ceil(l / 3)))];
@@ -214,6 +218,9 @@ export async function checkReversibleEncodings(
     if (byteLens.length > 0) {
       const ridb = await temp('ridb', `SELECT DISTINCT encode(v) AS b, src FROM (SELECT v, src FROM ${rawIds} UNION ALL SELECT nv, src FROM ${rawIds}) WHERE strlen(v) IN (${byteLens.join(', ')})`);
       decoded.push(...await queryJson<Hit>(conn, `SELECT o.col, o.tf, r.src, sum(o.n)::BIGINT AS rows FROM ${cand} o JOIN ${ridb} r ON o.b = r.b GROUP BY ALL`));
+      decoded.push(...await queryJson<Hit>(conn, `SELECT o.col, o.tf || ' (normalized)' AS tf, r.src, sum(o.n)::BIGINT AS rows
+        FROM (SELECT col, n, tf, ${normalizeSql('s')} AS t FROM (SELECT col, n, tf, try(decode(b)) AS s FROM ${cand}) WHERE s IS NOT NULL) o
+        JOIN ${ctx.rid} r ON o.t = r.v GROUP BY ALL`));
     }
   }
   hits.push(...decoded);

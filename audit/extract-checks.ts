@@ -167,6 +167,24 @@ export async function auditExtract(
     requireColumns(types, [...r.directIdentifiers, ...r.quasiIdentifiers, ...r.sensitive], `raw[${i}]`);
     rawTypes.push(types);
   }
+  // A provider may have classed an ID number or phone column `other`: raw columns whose values are
+  // mostly PII patterns (on a seeded sample) are treated as direct identifiers all the same.
+  const raws: RawSource[] = [];
+  const inferredRawIds: string[] = [];
+  for (const [i, r] of input.raw.entries()) {
+    const extraIds: string[] = [];
+    for (const [c, type] of rawTypes[i]!) {
+      if (r.directIdentifiers.includes(c) || type === 'BOOLEAN' || /^(DATE|TIME|FLOAT|DOUBLE|REAL|DECIMAL|TINYINT|SMALLINT|INTEGER)/.test(type)) continue;
+      const v = `CAST(${quoteIdent(c)} AS VARCHAR)`;
+      const { share } = await one<{ share: number }>(conn,
+        `SELECT coalesce(avg(CASE WHEN ${piiDetectorSql('nv')} IS NOT NULL THEN 1 ELSE 0 END), 0)::DOUBLE AS share
+         FROM (SELECT ${normalizeSql('v')} AS nv FROM (SELECT ${v} AS v FROM ${quoteIdent(r.table)} WHERE ${quoteIdent(c)} IS NOT NULL LIMIT 2000))`);
+      if (Number(share) >= 0.5) extraIds.push(c);
+    }
+    inferredRawIds.push(...extraIds.map((c) => `${r.table}.${c}`));
+    raws.push(extraIds.length === 0 ? r : { ...r, directIdentifiers: [...r.directIdentifiers, ...extraIds], quasiIdentifiers: r.quasiIdentifiers.filter((c) => !extraIds.includes(c)), sensitive: r.sensitive.filter((c) => !extraIds.includes(c)) });
+  }
+  input = { ...input, raw: raws };
   const labelOf = new Map(input.outputColumns.map((c) => [c.name, c.label]));
   const columns: AuditColumn[] = [];
   for (const [name, type] of outTypes) {
@@ -303,32 +321,20 @@ interface IdentifierContext {
 }
 
 /** Chance that a number of the pattern's shape passes it (prefix ranges, check digit), for numeric columns. */
-const NUMERIC_CHANCE: Record<string, { p: number; shape: 'l11' | 'l1319' | 'l18' }> = {
-  mobile: { p: 0.7, shape: 'l11' },
-  'bank-card': { p: 0.1, shape: 'l1319' },
-  uscc: { p: 1 / 31, shape: 'l18' },
-};
+const NUMERIC_CHANCE: Record<string, true> = { mobile: true, 'bank-card': true, uscc: true };
 
 /**
- * Whether pattern hits in a column of numbers are more than chance: a column
- * of amounts or record numbers holds 11- or 16-digit values of which a fixed
- * share pass a mobile prefix or a Luhn check by accident. Reported when the
- * hits are at least half the column's distinct values, or a normal-approximate
- * binomial tail (hits among values of the shape) is below `alpha`.
+ * Whether pattern hits in a column of numbers count: a column of amounts or
+ * record numbers holds 11- or 16-digit values of which some pass a mobile
+ * prefix or a Luhn check by accident. They count when they are at least half
+ * the column's distinct values (raw phones and cards are found exactly anyway).
  */
-function numericPatternCounts(det: string, hits: number, stats: IdentifierContext['colStats'][number] | undefined, alpha: number): boolean {
+function numericPatternCounts(det: string, hits: number, stats: IdentifierContext['colStats'][number] | undefined, _alpha: number): boolean {
   const c = NUMERIC_CHANCE[det];
   if (!stats?.numeric || c === undefined) return true;
-  if (hits * 2 >= stats.nd) return true;
-  const n = Math.max(hits, stats[c.shape]);
-  const mu = n * c.p;
-  const sd = Math.sqrt(n * c.p * (1 - c.p));
-  if (hits <= mu || sd === 0) return false;
-  const z = (hits - 0.5 - mu) / sd;
-  // Normal upper tail, Abramowitz–Stegun 26.2.17.
-  const t = 1 / (1 + 0.2316419 * z);
-  const tail = (Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI)) * t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
-  return tail < alpha;
+  // Amounts are not uniform digits (a range of 1.4e10–1.4e11 puts every 11-digit value at "14…19"),
+  // so no chance model holds: a column of numbers is a column of phones or cards when they make up half of it.
+  return hits * 2 >= stats.nd;
 }
 
 /** B1: exact matches of raw direct identifiers and PII patterns, per column and detector. */
