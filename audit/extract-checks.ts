@@ -69,6 +69,11 @@ export interface ExtractAuditOptions {
   minIdentifierLength?: number;
   /** B1 (embedded, split) and B2 (digit cipher) search options; see {@link DEFAULT_CONTENT_OPTIONS}. */
   content?: Partial<ContentOptions>;
+  /**
+   * False skips the content searches (embedded, split, digit ciphers, context salts), leaving the
+   * audit as it was before them; only benchmarks compare the two. Default true.
+   */
+  contentChecks?: boolean;
 }
 
 /** Output column as the checks see it: its name, the SQL that renders it as VARCHAR, its label. */
@@ -240,8 +245,10 @@ export async function auditExtract(
     const contentOptions: ContentOptions = { ...DEFAULT_CONTENT_OPTIONS, ...options.content };
     const literals = input.context?.literals ?? [];
     const cctx: ContentContext = { prefix: p, created, vals, rid, records: rec, columns, literals };
-    const embedded = await embeddedIdentifiers(conn, cctx, contentOptions);
-    const split = await splitIdentifiers(conn, cctx, contentOptions);
+    const on = options.contentChecks !== false;
+    const none = { hits: [] as ContentHit[], metrics: {} as Record<string, number> };
+    const embedded = on ? await embeddedIdentifiers(conn, cctx, contentOptions) : none;
+    const split = on ? await splitIdentifiers(conn, cctx, contentOptions) : none;
     const colStats = await queryJson<{ col: string; nd: number; numeric: boolean; l11: number; l1319: number; l18: number }>(conn,
       `SELECT col, count(*)::BIGINT AS nd, bool_and(regexp_full_match(v, '[+-]?\\d+(\\.\\d+)?')) AS numeric,
          count(*) FILTER (WHERE regexp_full_match(v, '1\\d{10}'))::BIGINT AS l11, count(*) FILTER (WHERE regexp_full_match(v, '[2-6]\\d{12,18}'))::BIGINT AS l1319,
@@ -250,9 +257,9 @@ export async function auditExtract(
     const results: CheckResult[] = [];
     results.push(await checkIdentifiers(conn, { nv, rid, ridLens, nameOf, nRows, thresholds, idColumns: idParts.length, minLen, extra: [...embedded.hits, ...split.hits], extraMetrics: { ...embedded.metrics, ...split.metrics }, colStats, alpha: contentOptions.alpha }));
     const encOptions: EncodingOptions = { ...DEFAULT_ENCODING_OPTIONS, ...options.encodings };
-    const ciphers = await digitCiphers(conn, cctx, contentOptions);
+    const ciphers = on ? await digitCiphers(conn, cctx, contentOptions) : none;
     const rawColumnNames = rawTypes.flatMap((t) => [...t.keys()]);
-    const salts = contextSalts(literals, [...columns.map((c) => c.name), ...rawColumnNames], encOptions.maxContextSalts);
+    const salts = on ? contextSalts(literals, [...columns.map((c) => c.name), ...rawColumnNames], encOptions.maxContextSalts) : [];
     results.push(await checkReversibleEncodings(conn, { prefix: p, output: out, columns, vals, nv, rid, ridLens, rawIds, raw: input.raw, nRows: Number(nRecords), thresholds, created, salts, extra: ciphers.hits, extraMetrics: ciphers.metrics }, encOptions));
 
     const uniq = await queryJson<{ col: string; unique_records: number; distinct_values: number }>(conn,
