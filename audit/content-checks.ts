@@ -44,8 +44,8 @@ export interface ContentOptions {
 /** Defaults of {@link ContentOptions}. */
 export const DEFAULT_CONTENT_OPTIONS: Readonly<ContentOptions> = Object.freeze({
   alpha: 1e-6,
-  splitSample: 20_000,
-  maxCombinations: 240,
+  splitSample: 5_000,
+  maxCombinations: 160,
   cipherSample: 256,
   cipherShare: 0.2,
   maxTextLength: 4096,
@@ -195,7 +195,7 @@ export async function splitIdentifiers(conn: DuckDBConnection, ctx: ContentConte
   const metrics: Record<string, number> = { combinationsTried: 0, splitSampleRecords: 0 };
   if (maxLen === 0) return { hits: [], metrics };
   const prof = await queryJson<{ col: string; lens: number[] }>(conn,
-    `SELECT col, list(DISTINCT length(${normalizeSql('v')})) AS lens FROM ${ctx.vals} WHERE v IS NOT NULL AND length(v) < ${maxLen} * 3 GROUP BY col HAVING max(length(v)) < ${maxLen} * 3`);
+    `SELECT col, list(DISTINCT length(${normalizeSql('v')})) AS lens FROM ${ctx.vals} WHERE v IS NOT NULL AND length(v) < ${maxLen} + 6 GROUP BY col HAVING max(length(v)) < ${maxLen} + 6`);
   const cands = ctx.columns.filter((c) => c.label !== 'token' && prof.some((p) => p.col === c.alias));
   const lensOf = new Map(prof.map((p) => [p.col, new Set(p.lens.map(Number).filter((l) => l > 0))]));
   const sums = (cols: string[]): Set<number> => cols.reduce((acc, c) => {
