@@ -15,6 +15,7 @@ import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
 import { normalizeSql, piiDetectorSql, trimSql } from './pii-sql.js';
 import { checkReversibleEncodings, DEFAULT_ENCODING_OPTIONS, type EncodingOptions } from './encodings.js';
 import { checkSyntheticRisk, DEFAULT_SYNTHETIC_RISK_OPTIONS, type SyntheticRiskOptions } from './singling-out.js';
+import { contextSalts, DEFAULT_CONTENT_OPTIONS, digitCiphers, embeddedIdentifiers, splitIdentifiers, type ContentContext, type ContentHit, type ContentOptions } from './content-checks.js';
 
 /** One raw table the output descends from (lineage), as a table or view in the same connection. */
 export interface RawSource {
@@ -44,6 +45,13 @@ export interface ExtractAuditInput {
   synthetic?: boolean;
   /** For B6: raw rows held out from generation (a table in `conn`); `raw[0]` must then be the generation input without them. */
   control?: string;
+  /**
+   * What the audit knows of the job beyond its tables: every string an operator
+   * could have used as a salt, key or substitution alphabet (dataset, agreement,
+   * spec, step and output names; every string and number literal of the spec
+   * and of its SQL). B2 salts with each; column names are added by the audit.
+   */
+  context?: { literals?: string[] };
 }
 
 /** The threshold groups the extract audit reads (a subset of {@link Thresholds}). */
@@ -59,6 +67,13 @@ export interface ExtractAuditOptions {
   comparableShare?: number;
   /** B1: raw identifier values shorter than this (after normalization) are not matched, so that placeholders like "0" do not flood the check. Default 2 characters. */
   minIdentifierLength?: number;
+  /** B1 (embedded, split) and B2 (digit cipher) search options; see {@link DEFAULT_CONTENT_OPTIONS}. */
+  content?: Partial<ContentOptions>;
+  /**
+   * False skips the content searches (embedded, split, digit ciphers, context salts), leaving the
+   * audit as it was before them; only benchmarks compare the two. Default true.
+   */
+  contentChecks?: boolean;
 }
 
 /** Output column as the checks see it: its name, the SQL that renders it as VARCHAR, its label. */
@@ -85,6 +100,12 @@ function varcharExpr(name: string, type: string): string | null {
   if (type === 'BOOLEAN') return null;
   if (FLOAT_TYPES.test(type)) {
     return `CASE WHEN isfinite(${c}::DOUBLE) AND ${c} = trunc(${c}) AND abs(${c}::DOUBLE) < 1e30 THEN CAST(CAST(${c} AS HUGEINT) AS VARCHAR) ELSE CAST(${c} AS VARCHAR) END`;
+  }
+  if (type === 'VARCHAR') {
+    // A CSV read as written (all VARCHAR) holds numbers as the writer printed them: a mobile that
+    // was a DOUBLE reads "13912345678.0" or "1.3912345678E10". Whole numbers print without them.
+    return `CASE WHEN length(${c}) <= 40 AND (contains(${c}, '.') OR contains(${c}, 'E') OR contains(${c}, 'e')) AND regexp_full_match(${c}, '[+-]?\\d+(\\.\\d*)?([eE][+-]?\\d+)?')
+      AND TRY_CAST(${c} AS DOUBLE) = trunc(TRY_CAST(${c} AS DOUBLE)) AND abs(TRY_CAST(${c} AS DOUBLE)) < 1e30 THEN CAST(CAST(TRY_CAST(${c} AS DOUBLE) AS HUGEINT) AS VARCHAR) ELSE ${c} END`;
   }
   return `CAST(${c} AS VARCHAR)`;
 }
@@ -151,6 +172,24 @@ export async function auditExtract(
     requireColumns(types, [...r.directIdentifiers, ...r.quasiIdentifiers, ...r.sensitive], `raw[${i}]`);
     rawTypes.push(types);
   }
+  // A provider may have classed an ID number or phone column `other`: raw columns whose values are
+  // mostly PII patterns (on a seeded sample) are treated as direct identifiers all the same.
+  const raws: RawSource[] = [];
+  const inferredRawIds: string[] = [];
+  for (const [i, r] of input.raw.entries()) {
+    const extraIds: string[] = [];
+    for (const [c, type] of rawTypes[i]!) {
+      if (r.directIdentifiers.includes(c) || type === 'BOOLEAN' || /^(DATE|TIME|FLOAT|DOUBLE|REAL|DECIMAL|TINYINT|SMALLINT|INTEGER)/.test(type)) continue;
+      const v = `CAST(${quoteIdent(c)} AS VARCHAR)`;
+      const { share } = await one<{ share: number }>(conn,
+        `SELECT coalesce(avg(CASE WHEN ${piiDetectorSql('nv')} IS NOT NULL THEN 1 ELSE 0 END), 0)::DOUBLE AS share
+         FROM (SELECT ${normalizeSql('v')} AS nv FROM (SELECT ${v} AS v FROM ${quoteIdent(r.table)} WHERE ${quoteIdent(c)} IS NOT NULL LIMIT 2000))`);
+      if (Number(share) >= 0.5) extraIds.push(c);
+    }
+    inferredRawIds.push(...extraIds.map((c) => `${r.table}.${c}`));
+    raws.push(extraIds.length === 0 ? r : { ...r, directIdentifiers: [...r.directIdentifiers, ...extraIds], quasiIdentifiers: r.quasiIdentifiers.filter((c) => !extraIds.includes(c)), sensitive: r.sensitive.filter((c) => !extraIds.includes(c)) });
+  }
+  input = { ...input, raw: raws };
   const labelOf = new Map(input.outputColumns.map((c) => [c.name, c.label]));
   const columns: AuditColumn[] = [];
   for (const [name, type] of outTypes) {
@@ -168,12 +207,16 @@ export async function auditExtract(
     return t;
   };
   try {
-    const { n: nRows } = await one<{ n: number }>(conn, `SELECT count(*)::BIGINT AS n FROM ${out}`);
-    // One pass over the output: every column's distinct values with their row counts. B1, B2 and the
-    // QI inference all work on this (distinct values, not rows), which is what makes 1M rows cheap.
+    // Distinct records, each with how many rows repeat it: B3, B4, B5, B6 and the QI inference count
+    // records, so that emitting every row twice, three times or in another order changes no verdict.
+    const recT = await temp('rec', `SELECT *, count(*)::BIGINT AS __sluice_rows FROM ${out} GROUP BY ALL`);
+    const rec = recT;
+    const { n: nRows, r: nRecords } = await one<{ n: number; r: number }>(conn, `SELECT coalesce(sum(__sluice_rows), 0)::BIGINT AS n, count(*)::BIGINT AS r FROM ${rec}`);
+    // One pass over the records: every column's distinct values with their row and record counts. B1,
+    // B2 and the QI inference all work on this (distinct values, not rows), which makes 1M rows cheap.
     const vals = columns.length === 0
-      ? await temp('vals', `SELECT NULL::VARCHAR AS col, NULL::VARCHAR AS v, 0::BIGINT AS n WHERE false`)
-      : await temp('vals', `SELECT col, v, count(*)::BIGINT AS n FROM (UNPIVOT (SELECT ${columns.map((c) => `${c.expr} AS ${c.alias}`).join(', ')} FROM ${out}) ON COLUMNS(*) INTO NAME col VALUE v) GROUP BY ALL`);
+      ? await temp('vals', `SELECT NULL::VARCHAR AS col, NULL::VARCHAR AS v, 0::BIGINT AS n, 0::BIGINT AS nrec WHERE false`)
+      : await temp('vals', `SELECT col, v, sum(__sluice_rows)::BIGINT AS n, count(*)::BIGINT AS nrec FROM (UNPIVOT (SELECT ${columns.map((c) => `${c.expr} AS ${c.alias}`).join(', ')}, __sluice_rows FROM ${rec}) ON COLUMNS(* EXCLUDE (__sluice_rows)) INTO NAME col VALUE v) GROUP BY ALL`);
     const minLen = options.minIdentifierLength ?? 2;
     // Raw identifier values once, as stored (trimmed) and normalized: B1 joins the normalized
     // form, B2 hashes and decodes both (hashers differ in which form they hash).
@@ -199,14 +242,29 @@ export async function auditExtract(
     const byAlias = new Map(columns.map((c) => [c.alias, c]));
     const nameOf = (alias: string): string => byAlias.get(alias)?.name ?? alias;
 
+    const contentOptions: ContentOptions = { ...DEFAULT_CONTENT_OPTIONS, ...options.content };
+    const literals = input.context?.literals ?? [];
+    const cctx: ContentContext = { prefix: p, created, vals, rid, records: rec, columns, literals };
+    const on = options.contentChecks !== false;
+    const none = { hits: [] as ContentHit[], metrics: {} as Record<string, number> };
+    const embedded = on ? await embeddedIdentifiers(conn, cctx, contentOptions) : none;
+    const split = on ? await splitIdentifiers(conn, cctx, contentOptions) : none;
+    const colStats = await queryJson<{ col: string; nd: number; numeric: boolean; l11: number; l1319: number; l18: number }>(conn,
+      `SELECT col, count(*)::BIGINT AS nd, bool_and(regexp_full_match(v, '[+-]?\\d+(\\.\\d+)?')) AS numeric,
+         count(*) FILTER (WHERE regexp_full_match(v, '1\\d{10}'))::BIGINT AS l11, count(*) FILTER (WHERE regexp_full_match(v, '[2-6]\\d{12,18}'))::BIGINT AS l1319,
+         count(*) FILTER (WHERE length(v) = 18)::BIGINT AS l18
+       FROM ${vals} WHERE v IS NOT NULL GROUP BY col`);
     const results: CheckResult[] = [];
-    results.push(await checkIdentifiers(conn, { nv, rid, ridLens, nameOf, nRows, thresholds, idColumns: idParts.length, minLen }));
+    results.push(await checkIdentifiers(conn, { nv, rid, ridLens, nameOf, nRows, thresholds, idColumns: idParts.length, minLen, extra: [...embedded.hits, ...split.hits], extraMetrics: { ...embedded.metrics, ...split.metrics }, colStats, alpha: contentOptions.alpha }));
     const encOptions: EncodingOptions = { ...DEFAULT_ENCODING_OPTIONS, ...options.encodings };
-    results.push(await checkReversibleEncodings(conn, { prefix: p, output: out, columns, vals, nv, rid, ridLens, rawIds, raw: input.raw, nRows, thresholds, created }, encOptions));
+    const ciphers = on ? await digitCiphers(conn, cctx, contentOptions) : none;
+    const rawColumnNames = rawTypes.flatMap((t) => [...t.keys()]);
+    const salts = on ? contextSalts(literals, [...columns.map((c) => c.name), ...rawColumnNames], encOptions.maxContextSalts) : [];
+    results.push(await checkReversibleEncodings(conn, { prefix: p, output: out, columns, vals, nv, rid, ridLens, rawIds, raw: input.raw, nRows: Number(nRecords), thresholds, created, salts, extra: ciphers.hits, extraMetrics: ciphers.metrics }, encOptions));
 
-    const uniq = await queryJson<{ col: string; unique_rows: number; distinct_values: number }>(conn,
-      `SELECT col, coalesce(sum(n) FILTER (WHERE n = 1), 0)::BIGINT AS unique_rows, count(*)::BIGINT AS distinct_values FROM ${vals} GROUP BY col`);
-    const uniqueShare = new Map(uniq.map((u) => [nameOf(u.col), nRows === 0 ? 0 : Number(u.unique_rows) / nRows]));
+    const uniq = await queryJson<{ col: string; unique_records: number; distinct_values: number }>(conn,
+      `SELECT col, coalesce(sum(nrec) FILTER (WHERE nrec = 1), 0)::BIGINT AS unique_records, count(*)::BIGINT AS distinct_values FROM ${vals} GROUP BY col`);
+    const uniqueShare = new Map(uniq.map((u) => [nameOf(u.col), nRecords === 0 ? 0 : Number(u.unique_records) / nRecords]));
     // A per-person token (an HMAC of the ID number) is unique per row, so it would always be
     // "inferred" as a QI and force k = 1. It is left out on purpose: without the key a token
     // cannot be joined to any raw or outside table, and re-identification through a token that
@@ -218,15 +276,27 @@ export async function auditExtract(
       .map((c) => c.name);
     // Booleans are not in `columns` but may still be declared QIs; keep the declared list as given.
     const qis = [...input.declaredQuasiIdentifiers, ...inferred];
-    results.push(await checkKAnonymity(conn, out, qis, inferred, nRows, thresholds));
-    results.push(await checkLDiversity(conn, out, qis, input.sensitive, nRows, thresholds));
-    results.push(await checkLinkage(conn, { out, columns, vals, raw: input.raw, rawTypes, nRows, thresholds, comparableShare: options.comparableShare ?? 0.9, nameOf, prefix: p, created }));
+    let sourceRows = 0;
+    for (const r of input.raw) sourceRows += Number((await one<{ n: number }>(conn, `SELECT count(*)::BIGINT AS n FROM ${quoteIdent(r.table)}`)).n);
+    const b3 = await checkKAnonymity(conn, rec, qis, inferred, Number(nRecords), thresholds);
+    // More rows than the sources hold, or repeated records, cannot come from desensitizing them:
+    // the reviewer is told, with the counts (the verdicts, counted on records, do not move).
+    b3.metrics['outputRows'] = Number(nRows);
+    b3.metrics['outputRecords'] = Number(nRecords);
+    b3.metrics['repeatedRows'] = Number(nRows) - Number(nRecords);
+    b3.metrics['sourceRows'] = sourceRows;
+    b3.metrics['rowsExceedSources'] = input.raw.length > 0 && Number(nRows) > sourceRows;
+    if (input.raw.length > 0 && Number(nRows) > sourceRows) b3.summary += `; the output has ${Number(nRows)} rows, more than the ${sourceRows} rows of its sources (${Number(nRecords)} distinct records)`;
+    else if (Number(nRows) > Number(nRecords)) b3.summary += `; ${Number(nRows) - Number(nRecords)} row(s) repeat another (${Number(nRecords)} distinct records counted)`;
+    results.push(b3);
+    results.push(await checkLDiversity(conn, rec, qis, input.sensitive, Number(nRecords), thresholds));
+    results.push(await checkLinkage(conn, { out: rec, columns, vals, raw: input.raw, rawTypes, nRows: Number(nRecords), thresholds, comparableShare: options.comparableShare ?? 0.9, nameOf, prefix: p, created }));
     if (input.synthetic === true) {
       const synOptions: SyntheticRiskOptions = { ...DEFAULT_SYNTHETIC_RISK_OPTIONS, ...options.synthetic };
       const raw0 = input.raw[0];
       const exclude = new Set([...(raw0?.directIdentifiers ?? []), ...columns.filter((c) => c.label === 'token').map((c) => c.name)]);
       results.push(await checkSyntheticRisk(conn, {
-        synthetic: input.output,
+        synthetic: rec,
         original: raw0?.table ?? null,
         control: input.control ?? null,
         columns: [...outTypes.keys()].filter((c) => !exclude.has(c) && (rawTypes[0]?.has(c) ?? false)),
@@ -249,14 +319,39 @@ interface IdentifierContext {
   thresholds: Readonly<ExtractThresholds>;
   idColumns: number;
   minLen: number;
+  /** Findings of the content checks (embedded in text, split over columns). */
+  extra: ContentHit[];
+  extraMetrics: Record<string, number>;
+  /** Per column alias: distinct values, whether all are numbers, and how many have a phone / card / 18-character shape. */
+  colStats: { col: string; nd: number; numeric: boolean; l11: number; l1319: number; l18: number }[];
+  alpha: number;
+}
+
+/** Chance that a number of the pattern's shape passes it (prefix ranges, check digit), for numeric columns. */
+const NUMERIC_CHANCE: Record<string, true> = { mobile: true, 'bank-card': true, uscc: true };
+
+/**
+ * Whether pattern hits in a column of numbers count: a column of amounts or
+ * record numbers holds 11- or 16-digit values of which some pass a mobile
+ * prefix or a Luhn check by accident. They count when they are at least half
+ * the column's distinct values (raw phones and cards are found exactly anyway).
+ */
+function numericPatternCounts(det: string, hits: number, stats: IdentifierContext['colStats'][number] | undefined, _alpha: number): boolean {
+  const c = NUMERIC_CHANCE[det];
+  if (!stats?.numeric || c === undefined) return true;
+  // Amounts are not uniform digits (a range of 1.4e10–1.4e11 puts every 11-digit value at "14…19"),
+  // so no chance model holds: a column of numbers is a column of phones or cards when they make up half of it.
+  return hits * 2 >= stats.nd;
 }
 
 /** B1: exact matches of raw direct identifiers and PII patterns, per column and detector. */
 async function checkIdentifiers(conn: DuckDBConnection, ctx: IdentifierContext): Promise<CheckResult> {
   const exact = await queryJson<{ col: string; src: string; rows: number; vals: number }>(conn,
     `SELECT o.col, r.src, sum(o.n)::BIGINT AS rows, count(*)::BIGINT AS vals FROM (SELECT * FROM ${ctx.nv} WHERE length(nv) IN (${[0, ...ctx.ridLens].join(', ')})) o JOIN ${ctx.rid} r ON o.nv = r.v GROUP BY ALL ORDER BY ALL`);
-  const pii = await queryJson<{ col: string; det: string; rows: number; vals: number }>(conn,
-    `SELECT col, det, sum(n)::BIGINT AS rows, count(*)::BIGINT AS vals FROM (SELECT col, n, ${piiDetectorSql('nv')} AS det FROM ${ctx.nv}) WHERE det IS NOT NULL GROUP BY ALL ORDER BY ALL`);
+  const statsOf = new Map(ctx.colStats.map((c) => [c.col, c]));
+  const pii = (await queryJson<{ col: string; det: string; rows: number; vals: number }>(conn,
+    `SELECT col, det, sum(n)::BIGINT AS rows, count(*)::BIGINT AS vals FROM (SELECT col, n, ${piiDetectorSql('nv')} AS det FROM ${ctx.nv}) WHERE det IS NOT NULL GROUP BY ALL ORDER BY ALL`))
+    .filter((q) => numericPatternCounts(q.det, Number(q.vals), statsOf.get(q.col), ctx.alpha));
   const { ids } = await one<{ ids: number }>(conn, `SELECT count(*)::BIGINT AS ids FROM ${ctx.rid}`);
   const metrics: CheckResult['metrics'] = { rows: ctx.nRows, rawIdentifierValues: Number(ids) };
   const flagged = new Set<string>();
@@ -270,6 +365,15 @@ async function checkIdentifiers(conn: DuckDBConnection, ctx: IdentifierContext):
     flagged.add(col);
     metrics[`${col}|pattern:${q.det}`] = Number(q.rows);
   }
+  for (const h of ctx.extra) {
+    // Split findings name their columns joined by '+'; each is flagged.
+    const names = h.kind === 'split' ? h.col : ctx.nameOf(h.col);
+    for (const n of names.split('+')) flagged.add(h.kind === 'split' ? n : names);
+    metrics[`${names}|${h.kind}:${h.src}`] = h.values;
+  }
+  Object.assign(metrics, ctx.extraMetrics);
+  metrics['embeddedFindings'] = ctx.extra.filter((h) => h.kind !== 'split').length;
+  metrics['splitFindings'] = ctx.extra.filter((h) => h.kind === 'split').length;
   const exactRows = exact.reduce((s, e) => s + Number(e.rows), 0);
   const piiRows = pii.reduce((s, q) => s + Number(q.rows), 0);
   metrics['exactMatchCells'] = exactRows;
@@ -282,13 +386,15 @@ async function checkIdentifiers(conn: DuckDBConnection, ctx: IdentifierContext):
     name: 'identifiers',
     status: fail ? ctx.thresholds.B1.status : 'pass',
     summary: fail
-      ? `${columns.length} column(s) hold raw direct identifiers or PII patterns: ${columns.join(', ')} (${exactRows} exact, ${piiRows} pattern cells)`
+      ? `${columns.length} column(s) hold raw direct identifiers or PII patterns: ${columns.join(', ')} (${exactRows} exact, ${piiRows} pattern cells${ctx.extra.length > 0 ? `; ${ctx.extra.map((h) => `${h.kind === 'split' ? h.col : ctx.nameOf(h.col)} ${h.kind}`).join(', ')}` : ''})`
       : `no output value equals one of ${Number(ids)} raw identifier values or matches a PII pattern`,
     columns,
     metrics,
     parameters: {
       status: ctx.thresholds.B1.status,
-      normalization: 'full-width→ASCII, trim, drop spaces and hyphens, upper case',
+      normalization: 'full-width→ASCII, every Unicode decimal digit, circled/parenthesized digits, Chinese numerals → ASCII digits, drop whitespace, dashes, underscores, slashes, brackets, upper case',
+      embedded: 'digit runs in text (PII patterns), windows of each value\'s digits (raw identifiers, Poisson test)',
+      split: 'ordered pairs and triples of columns concatenated, on a sample of distinct records',
       detectors: 'id-number(GB 11643), uscc(GB 32100), mobile, bank-card(Luhn, IIN 2-6), email',
       rawIdentifierColumns: ctx.idColumns,
       minIdentifierLength: ctx.minLen,

@@ -15,19 +15,93 @@ const FULL_WIDTH = String.fromCodePoint(...Array.from({ length: 94 }, (_, i) => 
 const HALF_WIDTH = String.fromCodePoint(...Array.from({ length: 94 }, (_, i) => 0x21 + i)) + ' ';
 
 /**
- * Normalizes a VARCHAR expression for identifier matching: full-width ASCII forms
- * (０-９, Ａ-Ｚ, ａ-ｚ, punctuation, the ideographic space) become ASCII, spaces and
- * hyphens are removed, and the result is upper-cased. `translate` is slow (tens
- * of seconds per million CJK names), so it only runs on values that hold a
- * full-width form: non-ASCII (byte length ≠ char length) and a match of the
- * full-width range.
+ * Every non-ASCII character the audit reads as an ASCII digit, letter or
+ * string of digits: the full-width forms; every Unicode decimal digit (\p{Nd}:
+ * Arabic-Indic ٠-٩, Extended Arabic-Indic ۰-۹, Devanagari, mathematical 𝟎-𝟿, …),
+ * valued by its place in its run of ten, which is how Unicode encodes them; the
+ * circled, parenthesized, dotted, negative and dingbat digits (①, ⑴, ⒈, ❶, ➀, ⓵,
+ * up to ㊿), superscripts and subscripts; Chinese numerals (〇零一…九, 壹贰…玖);
+ * and the look-alikes of the ID number's check letter X (Cyrillic Х, Roman Ⅹ).
+ * An adversary who writes an identifier in any of them writes the same digits.
+ */
+export const DIGIT_FOLDS: ReadonlyMap<string, string> = (() => {
+  const m = new Map<string, string>();
+  for (let i = 0; i < FULL_WIDTH.length; i++) m.set(FULL_WIDTH[i]!, HALF_WIDTH[i]!);
+  const nd = /^\p{Nd}$/u;
+  let runStart = -1;
+  for (let cp = 0x80; cp <= 0x1fbff; cp++) {
+    const ch = String.fromCodePoint(cp);
+    if (!nd.test(ch)) { runStart = -1; continue; }
+    if (runStart < 0) runStart = cp;
+    if (!m.has(ch)) m.set(ch, String((cp - runStart) % 10));
+  }
+  const seq = (start: number, from: number, count: number): void => {
+    for (let i = 0; i < count; i++) m.set(String.fromCodePoint(start + i), String(from + i));
+  };
+  seq(0x2460, 1, 20); // ①..⑳
+  seq(0x2474, 1, 20); // ⑴..⒇
+  seq(0x2488, 1, 20); // ⒈..⒛
+  seq(0x24f5, 1, 10); // ⓵..⓾
+  seq(0x2776, 1, 10); // ❶..❿
+  seq(0x2780, 1, 10); // ➀..➉
+  seq(0x278a, 1, 10); // ➊..➓
+  seq(0x24eb, 11, 10); // ⓫..⓴
+  seq(0x3251, 21, 15); // ㉑..㉟
+  seq(0x32b1, 36, 15); // ㊱..㊿
+  seq(0x2080, 0, 10); // ₀..₉
+  seq(0x2074, 4, 6); // ⁴..⁹
+  for (const [c, d] of [['⓪', '0'], ['⓿', '0'], ['⁰', '0'], ['¹', '1'], ['²', '2'], ['³', '3'], ['〇', '0'], ['零', '0'], ['一', '1'], ['壹', '1'], ['二', '2'], ['贰', '2'], ['貳', '2'], ['三', '3'], ['叁', '3'], ['參', '3'], ['四', '4'], ['肆', '4'], ['五', '5'], ['伍', '5'], ['六', '6'], ['陆', '6'], ['陸', '6'], ['七', '7'], ['柒', '7'], ['八', '8'], ['捌', '8'], ['九', '9'], ['玖', '9'], ['Х', 'X'], ['х', 'x'], ['Ⅹ', 'X'], ['ⅹ', 'x']] as const) m.set(c, d);
+  return m;
+})();
+
+const sqlStr = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+const reChar = (c: string): string => `\\x{${c.codePointAt(0)!.toString(16)}}`;
+const reClass = (chars: string[]): string => `[${chars.map(reChar).join('')}]`;
+const FULL_SET = new Set(FULL_WIDTH);
+const DIGIT_ONLY = [...DIGIT_FOLDS].filter(([c, to]) => !FULL_SET.has(c) && to.length === 1);
+const MULTI = [...DIGIT_FOLDS].filter(([, to]) => to.length > 1);
+const FOLD_CLASS = reClass([...DIGIT_FOLDS.keys()]);
+const MULTI_CLASS = reClass(MULTI.map(([c]) => c));
+
+/**
+ * Folds a VARCHAR expression to ASCII for identifier matching, without removing
+ * separators: every character of {@link DIGIT_FOLDS} becomes its ASCII form,
+ * and the result is upper-cased. Only values that are not ASCII (byte length ≠
+ * character length) and hold a foldable character are rewritten; the digits
+ * of each value go through one regexp_replace per ASCII digit (RE2 classes are
+ * fast, a 700-character translate is not).
+ */
+export function foldSql(expr: string): string {
+  return `upper(${foldRaw(expr)})`;
+}
+
+/** {@link foldSql} without the upper-casing; `expr` should be a column or a bound name (it is repeated). */
+function foldRaw(expr: string): string {
+  const multi = MULTI.reduce((acc, [c, t]) => `replace(${acc}, ${sqlStr(c)}, ${sqlStr(t)})`, expr);
+  const byValue = new Map<string, string[]>();
+  for (const [c, t] of DIGIT_ONLY) byValue.set(t, [...(byValue.get(t) ?? []), c]);
+  const multiCase = `(CASE WHEN regexp_matches(${expr}, '${MULTI_CLASS}') THEN ${multi} ELSE ${expr} END)`;
+  const digits = [...byValue].reduce((acc, [t, cs]) => `regexp_replace(${acc}, '${reClass(cs)}', ${sqlStr(t)}, 'g')`, multiCase);
+  const width = `(CASE WHEN regexp_matches(${expr}, '[\\x{FF01}-\\x{FF5E}\\x{3000}]') THEN translate(${digits}, ${sqlStr(FULL_WIDTH)}, ${sqlStr(HALF_WIDTH)}) ELSE ${digits} END)`;
+  // Lambdas are avoided: a CASE inside one evaluates every branch on every value.
+  const slow = `(CASE WHEN regexp_matches(${expr}, '${FOLD_CLASS}') THEN ${width} ELSE ${expr} END)`;
+  // ASCII values (byte length = character length), which are nearly all, take no lambda and no regular expression.
+  return `(CASE WHEN strlen(${expr}) <> length(${expr}) THEN ${slow} ELSE ${expr} END)`;
+}
+
+/** Characters dropped between the characters of an identifier: whitespace, dashes of every width, underscore, middle dot, slashes, bars, brackets. */
+export const SEPARATOR_CLASS = '[\\s\\x{00A0}\\x{3000}\\x{2000}-\\x{200B}\\-\\x{2010}-\\x{2015}\\x{2212}\\x{FE63}_\\x{00B7}\\x{30FB}/\\\\|()\\[\\]]';
+
+/**
+ * Normalizes a VARCHAR expression for identifier matching: {@link foldSql}
+ * (width, every decimal digit script, circled digits, Chinese numerals, case),
+ * then every separator of {@link SEPARATOR_CLASS} is removed. Dots, commas,
+ * `@` and `+` stay: an e-mail address or a decimal must keep its shape.
  */
 export function normalizeSql(expr: string): string {
-  const widthFixed = `CASE WHEN strlen(${expr}) <> length(${expr}) AND regexp_matches(${expr}, '[\uFF01-\uFF5E\u3000]') THEN translate(${expr}, '${FULL_WIDTH}', '${HALF_WIDTH.replaceAll("'", "''")}') ELSE ${expr} END`;
-  // No trim(): DuckDB's trim only strips spaces, which the replace drops anyway, and it is slow.
-  // replace() costs a copy of every value even when nothing matches; contains() does not.
-  const compact = `CASE WHEN contains(${widthFixed}, ' ') OR contains(${widthFixed}, '-') THEN replace(replace(${widthFixed}, ' ', ''), '-', '') ELSE ${widthFixed} END`;
-  return `upper(${compact})`;
+  // regexp_replace copies every value; the regexp_matches test skips the copy on most.
+  const f = foldSql(expr);
+  return `(CASE WHEN regexp_matches(${f}, '${SEPARATOR_CLASS}') THEN regexp_replace(${f}, '${SEPARATOR_CLASS}', '', 'g') ELSE ${f} END)`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { SluiceError } from '../../lib/errors.js';
 import type { CheckResult } from '../../audit/types.js';
 import { auditTable } from '../../audit/table-checks.js';
 import { auditExtract } from '../../audit/extract-checks.js';
+import { sqlStringLiterals } from '../../audit/content-checks.js';
 import type { resolveThresholds } from '../../audit/thresholds.js';
 import type { Engine } from '../engine.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
@@ -32,6 +33,15 @@ export interface StagedOutput {
 
 function reader(path: string, format: 'parquet' | 'csv' | 'json'): string {
   return format === 'csv' ? `read_csv(${quoteLiteral(path)}, header = true, all_varchar = false)` : `read_parquet(${quoteLiteral(path)})`;
+}
+
+/** Strings and numbers of a step's settings, and the literals of any SQL among them (salts for B2). */
+function jobLiterals(value: unknown): string[] {
+  if (typeof value === 'string') return [value, ...sqlStringLiterals(value)];
+  if (typeof value === 'number') return [String(value)];
+  if (Array.isArray(value)) return value.flatMap(jobLiterals);
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => [k, ...jobLiterals(v)]);
+  return [];
 }
 
 /** The unit-key scheme an aggregate recorded for its evidence (see unitKeyScheme), or null. */
@@ -123,7 +133,9 @@ export async function auditOutput(
   const duck = await openAuditConnection(engine);
   try {
     const conn = duck.conn;
-    await conn.run(`CREATE TEMP VIEW __output AS SELECT * FROM ${reader(staged.path, staged.format)}`);
+    // Row-level outputs are read exactly as written (a CSV's columns all VARCHAR, no type sniffing: a long
+    // hex string must not become a DOUBLE); tables keep typed counts for the A checks.
+    await conn.run(`CREATE TEMP VIEW __output AS SELECT * FROM ${staged.kind !== 'table' && staged.format === 'csv' ? `read_csv(${quoteLiteral(staged.path)}, header = true, all_varchar = true)` : reader(staged.path, staged.format)}`);
     const columns = staged.step.columns.map((c) => ({ name: c.name, class: c.class, label: c.label }));
     if (staged.kind === 'table') {
       const evidenceHash = staged.lineageParameters['evidence'];
@@ -153,6 +165,8 @@ export async function auditOutput(
     }
     // Row-level: compare against every raw dataset the run extracted from.
     const raws: { table: string; directIdentifiers: string[]; quasiIdentifiers: string[]; sensitive: string[] }[] = [];
+    // Every name and literal of the job, as salts and keys B2 tries (never reported, only counted).
+    const literals = [plan.specName, plan.agreementId, staged.outputId, ...plan.steps.flatMap((s) => [s.id, ...jobLiterals(s.params)])];
     for (const s of plan.steps) {
       const raw = stepDefinition(s.kind).readsRaw?.(s.params);
       if (!raw) continue;
@@ -160,6 +174,7 @@ export async function auditOutput(
       if (!ds) continue;
       const view: string = `__raw_${raws.length}`;
       await conn.run(`CREATE TEMP VIEW ${view} AS SELECT * FROM read_parquet(${quoteLiteral(join(engine.dataRoot.root, ds.path))})`);
+      literals.push(ds.name);
       raws.push({
         table: view,
         directIdentifiers: ds.columns.filter((c) => c.class === 'direct-identifier').map((c) => c.name),
@@ -175,6 +190,7 @@ export async function auditOutput(
         raw: raws,
         declaredQuasiIdentifiers: columns.filter((c) => c.class === 'quasi-identifier').map((c) => c.name),
         sensitive: columns.filter((c) => c.class === 'sensitive').map((c) => c.name),
+        context: { literals },
       },
       thresholds,
     );
