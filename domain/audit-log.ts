@@ -607,7 +607,8 @@ async function scanChain(q: Db, chain: AuditChain, keyedFrom: number | undefined
       const e = toEntry(raw);
       rows++;
       if (e.seq !== expectedSeq) {
-        return fail(e.seq, 'gap', `row ${e.seq} follows row ${expectedSeq - 1}: rows ${expectedSeq}..${e.seq - 1} are missing (a gap in the sequence)`);
+        const missing = e.seq - expectedSeq === 1 ? `row ${expectedSeq} is` : `rows ${expectedSeq}..${e.seq - 1} are`;
+        return fail(e.seq, 'gap', `row ${e.seq} follows row ${expectedSeq - 1}: ${missing} missing (a gap in the sequence)`);
       }
       const macOk = sameHex(chain.macRow(e.prevHash, e), e.hash);
       if (from === undefined && macOk && (e.seq === 1 || e.action === KEYED_CHAIN_ACTION)) from = e.seq;
