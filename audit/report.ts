@@ -19,6 +19,8 @@ export interface BuildReportInput {
   exceptions?: ReportException[];
   /** Reviews already recorded (normally none when the audit runs). */
   reviews?: ReportReview[];
+  /** The audit log's head when the report is written (ControlPlane.auditLogHead): signed with it. */
+  auditLogHead?: { seq: number; mac: string } | null;
 }
 
 function isNested(t: BuildReportInput['thresholds']): t is Readonly<Thresholds> {
@@ -57,6 +59,7 @@ export function buildReport(input: BuildReportInput): AuditReport {
   };
   if (input.exceptions !== undefined) report.exceptions = structuredClone(input.exceptions);
   if (input.reviews !== undefined) report.reviews = structuredClone(input.reviews);
+  if (input.auditLogHead !== undefined) report.auditLogHead = input.auditLogHead === null ? null : { seq: input.auditLogHead.seq, mac: input.auditLogHead.mac };
   return report;
 }
 

@@ -67,4 +67,10 @@ export interface AuditReport {
   exceptions?: ReportException[];
   /** Reviews of this artifact hash, when the report is shown after review. */
   reviews?: ReportReview[];
+  /**
+   * The audit log's head (seq and MAC of its last row) when the report was
+   * written; signed with the report, so a log cut short or rewritten below it
+   * no longer matches any report. Null: the log was empty.
+   */
+  auditLogHead?: { seq: number; mac: string } | null;
 }

@@ -1,16 +1,20 @@
+import { join } from 'node:path';
 import { AgreementsRepo } from './agreements-repo.js';
 import { ArtifactsRepo, type NewArtifact } from './artifacts-repo.js';
 import {
   appendAuditLog,
   auditLogHead,
   listAuditLog,
+  openAuditChain,
   verifyAuditLog,
+  withAuditChain,
+  type AuditLogHead,
   type AuditLogInput,
   type AuditLogQuery,
   type AuditLogVerification,
 } from './audit-log.js';
 import { DatasetsRepo } from './datasets-repo.js';
-import { openDb, type Db, type OpenDbOptions } from './db.js';
+import { describeDatabaseUrl, openDb, type Db, type OpenDbOptions } from './db.js';
 import { ReleasesRepo, type AggregateTableRelease, type NewRelease } from './releases-repo.js';
 import { ReportsRepo, type NewReport } from './reports-repo.js';
 import { ReviewsRepo, type NewReview } from './reviews-repo.js';
@@ -35,7 +39,7 @@ import type {
 } from './types.js';
 import { UsersRepo, type NewUser } from './users-repo.js';
 
-export type { NewArtifact, NewRelease, NewReport, NewReview, NewRun, NewUser, RunQuery, StepPatch, AuditLogInput, AuditLogQuery, AuditLogVerification };
+export type { NewArtifact, NewRelease, NewReport, NewReview, NewRun, NewUser, RunQuery, StepPatch, AuditLogHead, AuditLogInput, AuditLogQuery, AuditLogVerification };
 
 /** Options of {@link ControlPlane.open}: see {@link OpenDbOptions}. */
 export type ControlPlaneOptions = OpenDbOptions;
@@ -72,9 +76,29 @@ export class ControlPlane {
     this.#releases = new ReleasesRepo(db);
   }
 
-  /** Opens the database (migrating it) and returns the control plane. Errors as {@link openDb}. */
+  /**
+   * Opens the database (migrating it) and returns the control plane. Errors as
+   * {@link openDb}. The audit log's key and checkpoint are kept in
+   * `<dataRoot>/keys/` (created on first use; every process sharing the
+   * database must share that folder); without a data root, in this process's
+   * memory, which serves tests and the in-memory database only.
+   */
   static async open(options: ControlPlaneOptions): Promise<ControlPlane> {
-    return new ControlPlane(await openDb(options));
+    const db = await openDb(options);
+    try {
+      const chain = await openAuditChain(
+        db,
+        options.dataRoot !== undefined
+          ? { keysDir: join(options.dataRoot, 'keys') }
+          : options.databaseUrl !== undefined
+            ? { memoryIdentity: `${describeDatabaseUrl(options.databaseUrl)}#${db.schema}` }
+            : {},
+      );
+      return new ControlPlane(withAuditChain(db, chain));
+    } catch (e) {
+      await db.close().catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Closes the database. */
@@ -244,7 +268,7 @@ export class ControlPlane {
   log(entry: AuditLogInput): Promise<AuditLogEntry> {
     return appendAuditLog(this.db, entry);
   }
-  /** Recomputes the whole hash chain; see {@link verifyAuditLog}. */
+  /** Verifies every row's MAC and the log against its checkpoint; names the first bad row. See {@link verifyAuditLog}. */
   verifyAuditLog(): Promise<AuditLogVerification> {
     return verifyAuditLog(this.db);
   }
@@ -252,8 +276,8 @@ export class ControlPlane {
   listAuditLog(q: AuditLogQuery = {}): Promise<AuditLogEntry[]> {
     return listAuditLog(this.db, q);
   }
-  /** The chain head (seq and hash of the last row), to anchor elsewhere; null when empty. */
-  auditLogHead(): Promise<{ seq: number; hash: string } | null> {
+  /** The chain head (seq and MAC of the last row), which signed reports record; null when empty. */
+  auditLogHead(): Promise<AuditLogHead | null> {
     return auditLogHead(this.db);
   }
 }

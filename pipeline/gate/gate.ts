@@ -82,6 +82,7 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
       thresholds,
       checks,
       createdAt: new Date().toISOString(),
+      auditLogHead: await engine.cp.auditLogHead(),
     });
     const signature = signReport(report, key);
     const reportId = await engine.cp.saveReport({ artifactHash: staged.hash, runId, outputId: out.id, status: report.status, report, signature });
