@@ -1,3 +1,4 @@
+// Over 500 lines because B1–B6 share one DuckDB session, its views and the record normalisation; split they would pass both around.
 /**
  * The row-level half of the non-restoration audit (AUDIT.md §B, checks B1–B6)
  * for a staged desensitized extract, run entirely in DuckDB: the output and the

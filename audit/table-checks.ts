@@ -1,3 +1,4 @@
+// Over 500 lines because A1–A10 read the same per-unit evidence views in one connection; each check is a short section.
 /**
  * The table half of the non-restoration audit (AUDIT.md section A, checks
  * A1–A10), run inside the domain as DuckDB SQL over the published table and

@@ -1,3 +1,4 @@
+// Over 500 lines because the keyed chain, its checkpoint and the verifier must agree on one canonical encoding, kept in one file.
 /**
  * The tamper-evident audit log: an append-only table whose rows are chained by
  * a keyed MAC, anchored by a checkpoint kept outside the database.

@@ -1,3 +1,4 @@
+// Over 500 lines because the CART trainer, its split search and the portable artifact form are one algorithm.
 /**
  * CART decision trees on typed arrays (the algorithm of scikit-learn's
  * DecisionTreeClassifier), with histogram-based split finding: each feature

@@ -1,3 +1,4 @@
+// Over 500 lines because the lattice search, its pruning and the exhaustive checker it is tested against stay side by side.
 /**
  * Optimal full-domain generalization (global recoding) over the lattice of
  * hierarchy levels, with k-anonymity, ℓ-diversity and t-closeness and a

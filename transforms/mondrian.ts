@@ -1,3 +1,4 @@
+// Over 500 lines because the partitioner's serial and shared-memory parallel paths must stay byte-identical, so they live together.
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { SluiceError } from '../lib/errors.js';

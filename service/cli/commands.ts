@@ -1,3 +1,4 @@
+// Over 500 lines because this is the one command table (every command, its flags and handler), so help and parsing cannot drift.
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
