@@ -20,6 +20,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../lib/errors.js';
+import { mulberry32 } from '../lib/random.js';
 
 /** The columns in ARX's adult.csv order. */
 export const ADULT_LIKE_COLUMNS = [
@@ -145,16 +146,9 @@ export function adultLikeHierarchyCsv(column: AdultLikeColumn): string {
 
 type Weights = ReadonlyArray<readonly [string, number]>;
 
-/** A seeded 32-bit generator (mulberry32): tiny, fast, and the same stream on every platform. */
+/** The project's seeded mulberry32; seed 0 is mapped to a fixed non-zero seed, as before. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed >>> 0 || 0x9e3779b9);
 }
 
 function pick(r: () => number, w: Weights): string {
