@@ -132,7 +132,13 @@ export function trapSignals(say: ((line: string) => void) | null = (l) => proces
     const code = signalExitCode(signal);
     log.warn('shutdown.signal', { signal, graceful: false, exitCode: code });
     say?.(`sluice: second signal (${signal}); exiting at once with code ${code}`);
-    process.exit(code);
+    // process.exit() is not "at once": Node joins the libuv thread pool on exit,
+    // and a DuckDB query running there (a step) holds it until the query ends.
+    // Dying by the signal itself (default action) is immediate; shells report it as 128 + n.
+    process.exitCode = code;
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+    process.kill(process.pid, signal);
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
