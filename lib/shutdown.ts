@@ -166,3 +166,27 @@ export function exitWhenIdle(code: number, graceMs = 3000): void {
     process.exit(code);
   }, graceMs).unref();
 }
+
+const abandonment = new AbortController();
+
+/**
+ * Aborted when this process hands its running jobs back at shutdown: every running
+ * DuckDB statement listens and interrupts itself, because a statement left running
+ * holds a libuv thread and Node cannot exit until it ends.
+ */
+export const abandonSignal: AbortSignal = abandonment.signal;
+
+/** Interrupts every DuckDB statement of this process that listens on {@link abandonSignal}. */
+export function abandonRunningWork(): void {
+  abandonment.abort();
+}
+
+/** Calls `interrupt` when this process abandons its work; returns the function that stops listening. */
+export function onAbandon(interrupt: () => void): () => void {
+  if (abandonSignal.aborted) {
+    interrupt();
+    return () => undefined;
+  }
+  abandonSignal.addEventListener('abort', interrupt, { once: true });
+  return () => abandonSignal.removeEventListener('abort', interrupt);
+}

@@ -1,3 +1,4 @@
+import { abandonRunningWork } from '../lib/shutdown.js';
 import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { log } from '../lib/log.js';
@@ -98,6 +99,8 @@ export function startWorkers(engine: Engine, options: WorkerOptions = {}): Worke
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
     // The abandoned attempt may still settle before the process ends; nobody waits for it.
+    // Its DuckDB statement is interrupted: left running it would keep the process from exiting.
+    abandonRunningWork();
     work.catch(() => undefined);
     await job.moveToWait(token);
     handedBack++;

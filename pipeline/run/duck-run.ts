@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError } from '../../lib/errors.js';
+import { onAbandon } from '../../lib/shutdown.js';
 
 /** Options for {@link runWithProgress}. */
 export interface RunWithProgressOptions {
@@ -35,6 +36,7 @@ export async function runWithProgress(conn: DuckDBConnection, sql: string, role:
       }
     })();
   }, options.intervalMs ?? 500);
+  const stopListening = onAbandon(() => conn.interrupt());
   try {
     const result = await conn.run(sql);
     if (result.columnCount !== 1 || result.columnName(0) !== 'Count') return 0;
@@ -45,6 +47,7 @@ export async function runWithProgress(conn: DuckDBConnection, sql: string, role:
     throw duckError(e, role);
   } finally {
     clearInterval(timer);
+    stopListening();
   }
 }
 

@@ -17,6 +17,7 @@
  * No message here ever echoes SQL text: it may embed literals (data). Only
  * identifier-shaped names (tables, functions) and statement keywords are shown.
  */
+import { onAbandon } from '../../lib/shutdown.js';
 import { mkdtemp, rename, copyFile, unlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -694,12 +695,14 @@ export async function openSqlSandbox(inputs: SandboxInput[], options: SqlSandbox
   let closed = false;
 
   const withTimeout = async <T>(work: Promise<T>): Promise<T> => {
-    if (options.timeoutMs === undefined) return work;
-    const timer = setTimeout(() => c.interrupt(), options.timeoutMs);
+    // A statement still running when the process hands its jobs back is interrupted, so the process can exit.
+    const stopListening = onAbandon(() => c.interrupt());
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => c.interrupt(), options.timeoutMs);
     try {
       return await work;
     } finally {
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
+      stopListening();
     }
   };
 
