@@ -124,18 +124,24 @@ async function openPostgres(url: string, schema: string, options: OpenDbOptions)
   return new PostgresDb(pool, schema, where);
 }
 
-class PostgresDb implements Db {
-  readonly kind = 'postgres' as const;
-  #closed = false;
+/** How a handle runs statements: a pool, a client, PGlite or one of its transactions. */
+interface Runner {
+  query(sql: string, params?: unknown[]): Promise<unknown[]>;
+  exec(sql: string): Promise<void>;
+}
+
+/** Statements on a {@link Runner}, each failure mapped to a Sluice error that names the database, never a value. */
+abstract class Statements {
   constructor(
-    private readonly pool: pg.Pool,
+    readonly kind: Db['kind'],
+    private readonly runner: Runner,
     readonly schema: string,
-    private readonly where: string,
+    protected readonly where: string,
   ) {}
 
   async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
     try {
-      return (await this.pool.query(sql, params)).rows as T[];
+      return (await this.runner.query(sql, params)) as T[];
     } catch (e) {
       throw mapDbError(e, this.where);
     }
@@ -143,10 +149,41 @@ class PostgresDb implements Db {
 
   async exec(sql: string): Promise<void> {
     try {
-      await this.pool.query(sql);
+      await this.runner.exec(sql);
     } catch (e) {
       throw mapDbError(e, this.where);
     }
+  }
+}
+
+/** One transaction's handle, on either backend: nested transactions join it, and it cannot be closed. */
+class TxDb extends Statements implements Db {
+  tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+  async close(): Promise<void> {
+    throw new SluiceError('SLUICE_ERR_INTERNAL', 'a transaction handle cannot be closed; close the Db it came from');
+  }
+}
+
+/** A pg pool or client as a {@link Runner}. */
+function pgRunner(on: pg.Pool | pg.PoolClient): Runner {
+  return {
+    query: async (sql, params) => (await on.query(sql, params)).rows,
+    exec: async (sql) => {
+      await on.query(sql);
+    },
+  };
+}
+
+class PostgresDb extends Statements implements Db {
+  #closed = false;
+  constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+    where: string,
+  ) {
+    super('postgres', pgRunner(pool), schema, where);
   }
 
   async tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
@@ -156,7 +193,7 @@ class PostgresDb implements Db {
     } catch (e) {
       throw mapDbError(e, this.where);
     }
-    const inner = new PostgresTxDb(client, this.schema, this.where);
+    const inner = new TxDb('postgres', pgRunner(client), this.schema, this.where);
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -179,35 +216,6 @@ class PostgresDb implements Db {
     if (this.#closed) return;
     this.#closed = true;
     await this.pool.end();
-  }
-}
-
-class PostgresTxDb implements Db {
-  readonly kind = 'postgres' as const;
-  constructor(
-    private readonly client: pg.PoolClient,
-    readonly schema: string,
-    private readonly where: string,
-  ) {}
-  async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
-    try {
-      return (await this.client.query(sql, params)).rows as T[];
-    } catch (e) {
-      throw mapDbError(e, this.where);
-    }
-  }
-  async exec(sql: string): Promise<void> {
-    try {
-      await this.client.query(sql);
-    } catch (e) {
-      throw mapDbError(e, this.where);
-    }
-  }
-  tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    return fn(this);
-  }
-  async close(): Promise<void> {
-    throw new SluiceError('SLUICE_ERR_INTERNAL', 'a transaction handle cannot be closed; close the Db it came from');
   }
 }
 
@@ -309,41 +317,35 @@ class Mutex {
   }
 }
 
-class PgliteDb implements Db {
-  readonly kind = 'pglite' as const;
-  readonly #mutex = new Mutex();
+/** PGlite or one of its transactions as a {@link Runner}; `serial` runs each call alone (PGlite takes one statement at a time). */
+function pgliteRunner(on: PGlite | PGliteTransaction, serial: <T>(f: () => Promise<T>) => Promise<T> = (f) => f()): Runner {
+  return {
+    query: (sql, params) => serial(async () => (await on.query(sql, params as unknown[])).rows),
+    exec: (sql) =>
+      serial(async () => {
+        await on.exec(sql);
+      }),
+  };
+}
+
+class PgliteDb extends Statements implements Db {
+  readonly #mutex: Mutex;
   #closed = false;
   constructor(
     private readonly lite: PGlite,
-    readonly schema: string,
-    private readonly where: string,
+    schema: string,
+    where: string,
     private readonly onClose: () => void,
-  ) {}
-
-  query<T>(sql: string, params?: unknown[]): Promise<T[]> {
-    return this.#mutex.run(async () => {
-      try {
-        return (await this.lite.query<T>(sql, params as unknown[])).rows;
-      } catch (e) {
-        throw mapDbError(e, this.where);
-      }
-    });
-  }
-
-  exec(sql: string): Promise<void> {
-    return this.#mutex.run(async () => {
-      try {
-        await this.lite.exec(sql);
-      } catch (e) {
-        throw mapDbError(e, this.where);
-      }
-    });
+  ) {
+    const mutex = new Mutex();
+    super('pglite', pgliteRunner(lite, (f) => mutex.run(f)), schema, where);
+    this.#mutex = mutex;
   }
 
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
     return this.#mutex.run(async () => {
       try {
-        return await this.lite.transaction((t) => fn(new PgliteTxDb(t, this.schema, this.where)));
+        return await this.lite.transaction((t) => fn(new TxDb('pglite', pgliteRunner(t), this.schema, this.where)));
       } catch (e) {
         throw mapDbError(e, this.where);
       }
@@ -358,35 +360,6 @@ class PgliteDb implements Db {
     } finally {
       this.onClose();
     }
-  }
-}
-
-class PgliteTxDb implements Db {
-  readonly kind = 'pglite' as const;
-  constructor(
-    private readonly t: PGliteTransaction,
-    readonly schema: string,
-    private readonly where: string,
-  ) {}
-  async query<T>(sql: string, params?: unknown[]): Promise<T[]> {
-    try {
-      return (await this.t.query<T>(sql, params as unknown[])).rows;
-    } catch (e) {
-      throw mapDbError(e, this.where);
-    }
-  }
-  async exec(sql: string): Promise<void> {
-    try {
-      await this.t.exec(sql);
-    } catch (e) {
-      throw mapDbError(e, this.where);
-    }
-  }
-  tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    return fn(this);
-  }
-  async close(): Promise<void> {
-    throw new SluiceError('SLUICE_ERR_INTERNAL', 'a transaction handle cannot be closed; close the Db it came from');
   }
 }
 

@@ -5,17 +5,8 @@ import { appendAuditLog } from './audit-log.js';
 import { fromJson, jsonParam, parseInput, toIso, type Db } from './db.js';
 import type { ReportRecord } from './types.js';
 
-/** Input of {@link ReportsRepo.saveReport}. */
-export interface NewReport {
-  artifactHash: string;
-  runId: string | null;
-  outputId: string | null;
-  status: Status;
-  /** The AuditReport: counts and column names, never a raw value. */
-  report: unknown;
-  /** The domain's signature over the report. */
-  signature: string;
-}
+/** Input of {@link ReportsRepo.saveReport}: a report before it has an id and a time. */
+export type NewReport = Omit<ReportRecord, 'id' | 'createdAt'>;
 
 const NewReportSchema = z.object({
   artifactHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'),

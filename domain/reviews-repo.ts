@@ -5,16 +5,8 @@ import { appendAuditLog } from './audit-log.js';
 import { parseInput, toIso, type Db } from './db.js';
 import type { Review } from './types.js';
 
-/** Input of {@link ReviewsRepo.addReview}. */
-export interface NewReview {
-  artifactHash: string;
-  reportId: string;
-  reviewerId: string;
-  decision: 'approve' | 'reject';
-  /** Approving despite a failed check; needs a written reason. */
-  exception: boolean;
-  reason: string;
-}
+/** Input of {@link ReviewsRepo.addReview}: a review before it has an id and a time. An exception needs a written reason. */
+export type NewReview = Omit<Review, 'id' | 'createdAt'>;
 
 const NewReviewSchema = z
   .object({

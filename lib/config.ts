@@ -2,10 +2,15 @@
  * Sluice's configuration in one place, as Piscina does it: an {@link Options}
  * type (everything optional), a filled {@link Config}, one {@link DEFAULTS}
  * constant, and the environment read here and nowhere else ({@link readEnv}).
- * Values are read when asked for, not at import: a process (or a test) that
- * changes its environment sees the change on the next call.
+ * Each setting is one row of {@link SETTINGS}: its variable and how its text
+ * is read. Values are read when asked for, not at import: a process (or a
+ * test) that changes its environment sees the change on the next call.
  */
 import { SluiceError } from './errors.js';
+
+/** The levels of lib/log.ts, lowest first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Every setting; each falls back to its environment variable, then to {@link DEFAULTS}. */
 export interface Options {
@@ -29,11 +34,20 @@ export interface Options {
   duckdbThreads?: number;
   /** Worker lock duration (`SLUICE_LOCK_MS`), in milliseconds: how long until a dead worker's job is handed on; default 30,000. */
   lockMs?: number;
+  /** How long a stopping worker lets a running step finish before handing it back (`SLUICE_SHUTDOWN_GRACE_MS`), in ms; default 5,000. */
+  shutdownGraceMs?: number;
+  /** Lowest level of log line written to stderr (`SLUICE_LOG_LEVEL`: debug, info, warn, error, silent); default `info`. */
+  logLevel?: LogLevel;
+  /** Folder of the UCI Adult data for the comparisons about it (`SLUICE_ADULT_DIR`); default `shared/data/adult/` beside the repository. */
+  adultDir?: string;
+  /** The service the CLI talks to (`SLUICE_URL`; empty is unset); default none: `cli.json`, else http://127.0.0.1:8700. */
+  serviceUrl?: string;
+  /** The CLI's bearer token (`SLUICE_TOKEN`; empty is unset); default none: `cli.json`. */
+  serviceToken?: string;
 }
 
 /** {@link Options} with every default applied; settings without a default stay optional. */
-export type Config = Required<Pick<Options, 'dataRoot' | 'queuePrefix' | 'fuseSteps' | 'duckdbMemory' | 'lockMs'>> &
-  Pick<Options, 'databaseUrl' | 'dbSchema' | 'redisUrl' | 'commit' | 'duckdbThreads'>;
+export type Config = Required<Pick<Options, keyof typeof DEFAULTS>> & Omit<Options, keyof typeof DEFAULTS>;
 
 /** The defaults, in one place. */
 export const DEFAULTS = {
@@ -42,75 +56,79 @@ export const DEFAULTS = {
   fuseSteps: true,
   duckdbMemory: '2GB',
   lockMs: 30_000,
-} as const satisfies Partial<Config>;
+  shutdownGraceMs: 5_000,
+  logLevel: 'info',
+} as const satisfies Partial<Options>;
 
-/** The environment variable of each setting. */
-export const ENV_VARS = {
-  dataRoot: 'SLUICE_DATA_ROOT',
-  databaseUrl: 'DATABASE_URL',
-  dbSchema: 'SLUICE_DB_SCHEMA',
-  redisUrl: 'REDIS_URL',
-  queuePrefix: 'SLUICE_QUEUE_PREFIX',
-  commit: 'SLUICE_COMMIT',
-  fuseSteps: 'SLUICE_FUSE_STEPS',
-  duckdbMemory: 'SLUICE_DUCKDB_MEMORY',
-  duckdbThreads: 'SLUICE_DUCKDB_THREADS',
-  lockMs: 'SLUICE_LOCK_MS',
-} as const satisfies { [K in keyof Options]-?: string };
+/** How one variable's text becomes a setting; undefined leaves it unset. */
+type Reader<T> = (name: string, text: string) => T | undefined;
 
-/** A whole number of at least 1 from an environment variable; SLUICE_ERR_INPUT_INVALID naming the variable otherwise. */
-function positiveInt(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${name}: expected a whole number of at least 1, found a string of ${[...text].length} characters`);
-  }
-  return n;
+const text: Reader<string> = (_name, t) => t;
+/** An empty variable counts as unset (`SLUICE_URL= sluice …`), as in most CLIs. */
+const nonEmpty: Reader<string> = (_name, t) => (t === '' ? undefined : t);
+const flag: Reader<boolean> = (_name, t) => t !== '0';
+
+function wholeNumber(min: number): Reader<number> {
+  return (name, t) => {
+    // An empty variable is unset.
+    if (t === '') return undefined;
+    const n = Number(t);
+    if (!Number.isSafeInteger(n) || n < min) {
+      throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${name}: expected a whole number of at least ${min}, found a string of ${[...t].length} characters`);
+    }
+    return n;
+  };
 }
 
-/** The settings the environment gives (the one place `process.env` is read for them). Unset variables give nothing. */
+function oneOf<T extends string>(values: readonly T[]): Reader<T> {
+  return (name, t) => {
+    if (t === '') return undefined;
+    if ((values as readonly string[]).includes(t)) return t as T;
+    throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${name}: expected one of ${values.join(', ')}, found a string of ${[...t].length} characters`);
+  };
+}
+
+/** Each setting's environment variable and reader: the one place `process.env` is interpreted. */
+export const SETTINGS: { [K in keyof Options]-?: { env: string; read: Reader<NonNullable<Options[K]>> } } = {
+  dataRoot: { env: 'SLUICE_DATA_ROOT', read: text },
+  databaseUrl: { env: 'DATABASE_URL', read: text },
+  dbSchema: { env: 'SLUICE_DB_SCHEMA', read: text },
+  redisUrl: { env: 'REDIS_URL', read: text },
+  queuePrefix: { env: 'SLUICE_QUEUE_PREFIX', read: text },
+  commit: { env: 'SLUICE_COMMIT', read: text },
+  fuseSteps: { env: 'SLUICE_FUSE_STEPS', read: flag },
+  duckdbMemory: { env: 'SLUICE_DUCKDB_MEMORY', read: text },
+  duckdbThreads: { env: 'SLUICE_DUCKDB_THREADS', read: wholeNumber(1) },
+  lockMs: { env: 'SLUICE_LOCK_MS', read: wholeNumber(1) },
+  shutdownGraceMs: { env: 'SLUICE_SHUTDOWN_GRACE_MS', read: wholeNumber(0) },
+  logLevel: { env: 'SLUICE_LOG_LEVEL', read: oneOf(LOG_LEVELS) },
+  adultDir: { env: 'SLUICE_ADULT_DIR', read: nonEmpty },
+  serviceUrl: { env: 'SLUICE_URL', read: nonEmpty },
+  serviceToken: { env: 'SLUICE_TOKEN', read: nonEmpty },
+};
+
+/** The environment variable of each setting. */
+export const ENV_VARS = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.env])) as { [K in keyof Options]-?: string };
+
+/** The settings the environment gives. Unset variables give nothing; a malformed one is refused naming the variable, never echoing it. */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): Options {
-  const out: Options = {};
-  const str = (k: keyof typeof ENV_VARS) => env[ENV_VARS[k]];
-  const dataRoot = str('dataRoot');
-  if (dataRoot !== undefined) out.dataRoot = dataRoot;
-  const databaseUrl = str('databaseUrl');
-  if (databaseUrl !== undefined) out.databaseUrl = databaseUrl;
-  const dbSchema = str('dbSchema');
-  if (dbSchema !== undefined) out.dbSchema = dbSchema;
-  const redisUrl = str('redisUrl');
-  if (redisUrl !== undefined) out.redisUrl = redisUrl;
-  const queuePrefix = str('queuePrefix');
-  if (queuePrefix !== undefined) out.queuePrefix = queuePrefix;
-  const commit = str('commit');
-  if (commit !== undefined) out.commit = commit;
-  const fuse = str('fuseSteps');
-  if (fuse !== undefined) out.fuseSteps = fuse !== '0';
-  const memory = str('duckdbMemory');
-  if (memory !== undefined) out.duckdbMemory = memory;
-  const threads = str('duckdbThreads');
-  // An empty variable is unset, as before.
-  if (threads) out.duckdbThreads = positiveInt(ENV_VARS.duckdbThreads, threads);
-  const lock = str('lockMs');
-  if (lock !== undefined) out.lockMs = positiveInt(ENV_VARS.lockMs, lock);
-  return out;
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(SETTINGS) as [keyof Options, { env: string; read: Reader<unknown> }][]) {
+    const raw = env[setting.env];
+    if (raw === undefined) continue;
+    const value = setting.read(setting.env, raw);
+    if (value !== undefined) out[key] = value;
+  }
+  return out as Options;
 }
 
 /** The configuration: `overrides` first, then the environment, then {@link DEFAULTS}. */
 export function loadConfig(overrides: Options = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const fromEnv = readEnv(env);
-  const pick = <K extends keyof Options>(k: K): Options[K] => (overrides[k] !== undefined ? overrides[k] : fromEnv[k]);
-  const config: Config = {
-    dataRoot: pick('dataRoot') ?? DEFAULTS.dataRoot,
-    queuePrefix: pick('queuePrefix') ?? DEFAULTS.queuePrefix,
-    fuseSteps: pick('fuseSteps') ?? DEFAULTS.fuseSteps,
-    duckdbMemory: pick('duckdbMemory') ?? DEFAULTS.duckdbMemory,
-    lockMs: pick('lockMs') ?? DEFAULTS.lockMs,
-  };
-  for (const k of ['databaseUrl', 'dbSchema', 'redisUrl', 'commit'] as const) {
-    const v = pick(k);
-    if (v !== undefined) config[k] = v;
+  const config: Record<string, unknown> = { ...DEFAULTS };
+  for (const key of Object.keys(SETTINGS) as (keyof Options)[]) {
+    const v = overrides[key] !== undefined ? overrides[key] : fromEnv[key];
+    if (v !== undefined) config[key] = v;
   }
-  const threads = pick('duckdbThreads');
-  if (threads !== undefined) config.duckdbThreads = threads;
-  return config;
+  return config as Config;
 }

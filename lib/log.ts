@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DEFAULTS, readEnv } from './config.js';
 
 /** Fields a log line may carry: ids, hashes, counts, codes and names. Never a data value. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -21,11 +22,21 @@ export function configureLog(next: LogOptions): void {
   if (next.file) mkdirSync(dirname(next.file), { recursive: true });
 }
 
+/** SLUICE_LOG_LEVEL, else the configured level, else info; a malformed variable counts as unset (a logger does not throw). */
+function minLevel(): keyof typeof LEVELS {
+  let fromEnv: keyof typeof LEVELS | undefined;
+  try {
+    fromEnv = readEnv().logLevel;
+  } catch {
+    fromEnv = undefined;
+  }
+  return fromEnv ?? options.level ?? DEFAULTS.logLevel;
+}
+
 function write(level: keyof typeof LEVELS, event: string, fields: LogFields): void {
   const line = JSON.stringify({ at: new Date().toISOString(), level, event, pid: process.pid, ...fields });
   if (options.file) appendFileSync(options.file, line + '\n');
-  const min = (process.env['SLUICE_LOG_LEVEL'] as keyof typeof LEVELS | undefined) ?? options.level ?? 'info';
-  if (LEVELS[level] >= (LEVELS[min] ?? LEVELS.info)) process.stderr.write(line + '\n');
+  if (LEVELS[level] >= LEVELS[minLevel()]) process.stderr.write(line + '\n');
 }
 
 /**

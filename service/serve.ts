@@ -1,3 +1,4 @@
+import { loadConfig } from '../lib/config.js';
 import { SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
 import { exitWhenIdle, Shutdown, trapSignals } from '../lib/shutdown.js';
@@ -40,27 +41,19 @@ function registerWorkers(shutdown: Shutdown, engine: Engine, workers: Workers): 
 }
 
 /**
- * Starts the API (and, when embedded or asked, workers) and runs until
- * SIGINT/SIGTERM: the first signal shuts down gracefully (HTTP server, then
- * workers — see {@link Workers.close} for the running step —, thread pools,
- * queues, Redis, DuckDB, control plane; one log line per phase), a second one
- * exits at once with 130/143. Returns the exit code: 0 after a clean shutdown.
+ * The one life of a long-running process: `start` opens what it needs and
+ * registers each resource on the shutdown as it opens it; then the process
+ * runs until SIGINT/SIGTERM. The first signal shuts down gracefully (one log
+ * line per phase), a second exits at once with 130/143. A start that fails
+ * closes whatever had opened and rethrows (the CLI reports it). Returns the
+ * exit code: 0 after a clean shutdown.
  */
-export async function serve(options: ServeOptions): Promise<number> {
+async function runUntilSignalled(start: (shutdown: Shutdown) => Promise<void>): Promise<number> {
   const signals = trapSignals();
   const shutdown = new Shutdown();
   try {
-    const engine = await Engine.open();
-    registerEngine(shutdown, engine);
-    const workerCount = options.workers ?? (engine.embedded ? 1 : 0);
-    if (workerCount > 0) registerWorkers(shutdown, engine, startWorkers(engine, { concurrency: workerCount }));
-    const app = await buildApp(engine);
-    shutdown.add('HTTP server', () => app.close());
-    await app.listen({ port: options.port, host: options.host });
-    log.info('service.listening', { host: options.host, port: options.port, controlPlane: engine.cp.db.kind, workers: workerCount, redis: engine.redis.private ? 'private' : 'shared' });
-    process.stderr.write(`sluice: listening on http://${options.host}:${options.port} (${engine.cp.db.kind}, ${workerCount} worker(s) in process)\n`);
+    await start(shutdown);
   } catch (e) {
-    // Whatever opened before the failure is closed; the error is the CLI's to report.
     await shutdown.run('startup failed');
     signals.dispose();
     throw e;
@@ -73,31 +66,40 @@ export async function serve(options: ServeOptions): Promise<number> {
 }
 
 /**
- * Runs a worker process until SIGINT/SIGTERM, shutting down as {@link serve}
+ * Starts the API (and, when embedded or asked, workers) and runs until a
+ * signal: HTTP server, then workers — see {@link Workers.close} for the
+ * running step —, thread pools, queues, Redis, DuckDB, control plane close
+ * in that order.
+ */
+export function serve(options: ServeOptions): Promise<number> {
+  return runUntilSignalled(async (shutdown) => {
+    const engine = await Engine.open();
+    registerEngine(shutdown, engine);
+    const workerCount = options.workers ?? (engine.embedded ? 1 : 0);
+    if (workerCount > 0) registerWorkers(shutdown, engine, startWorkers(engine, { concurrency: workerCount }));
+    const app = await buildApp(engine);
+    shutdown.add('HTTP server', () => app.close());
+    await app.listen({ port: options.port, host: options.host });
+    log.info('service.listening', { host: options.host, port: options.port, controlPlane: engine.cp.db.kind, workers: workerCount, redis: engine.redis.private ? 'private' : 'shared' });
+    process.stderr.write(`sluice: listening on http://${options.host}:${options.port} (${engine.cp.db.kind}, ${workerCount} worker(s) in process)\n`);
+  });
+}
+
+/**
+ * Runs a worker process until a signal, shutting down as {@link serve}
  * does. Needs PostgreSQL: PGlite belongs to one process. Returns the exit code.
  */
 export async function runWorker(options: { concurrency: number }): Promise<number> {
-  if (!process.env['DATABASE_URL']) {
+  if (!loadConfig().databaseUrl) {
     throw new SluiceError(
       'SLUICE_ERR_INPUT_INVALID',
       'DATABASE_URL: a separate worker process needs the shared PostgreSQL control plane; with the embedded PGlite, `sluice serve` runs the workers itself',
     );
   }
-  const signals = trapSignals();
-  const shutdown = new Shutdown();
-  try {
+  return runUntilSignalled(async (shutdown) => {
     const engine = await Engine.open();
     registerEngine(shutdown, engine);
     registerWorkers(shutdown, engine, startWorkers(engine, { concurrency: options.concurrency }));
     process.stderr.write(`sluice: worker started (concurrency ${options.concurrency})\n`);
-  } catch (e) {
-    await shutdown.run('startup failed');
-    signals.dispose();
-    throw e;
-  }
-  const signal = await signals.first;
-  const clean = await shutdown.run(`${signal} received`);
-  const code = clean ? 0 : 1;
-  exitWhenIdle(code);
-  return code;
+  });
 }

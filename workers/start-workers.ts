@@ -1,6 +1,7 @@
 import { abandonRunningWork } from '../lib/shutdown.js';
 import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { loadConfig } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import type { Engine } from '../pipeline/engine.js';
 import { QUEUES } from '../pipeline/engine.js';
@@ -51,9 +52,7 @@ export interface Workers {
 
 /** The grace period of {@link Workers.close} from the environment, checked. */
 export function shutdownGraceMs(): number {
-  const raw = process.env['SLUICE_SHUTDOWN_GRACE_MS'];
-  const n = raw === undefined ? 5000 : Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : 5000;
+  return loadConfig().shutdownGraceMs;
 }
 
 /** Starts the step and release workers of this process on the engine's queues. */
@@ -61,7 +60,7 @@ export function startWorkers(engine: Engine, options: WorkerOptions = {}): Worke
   // A worker killed mid-step leaves a temporary file; it was never visible, and now it goes.
   const sweep = () => void engine.store.sweepTmp().then((n) => n && log.info('tmp.swept', { files: n }), () => undefined);
   sweep();
-  const lockDuration = options.lockDurationMs ?? Number(process.env['SLUICE_LOCK_MS'] ?? 30_000);
+  const lockDuration = options.lockDurationMs ?? loadConfig().lockMs;
   // A worker that dies on this host while others live is swept by them too, not only at the next start.
   const sweeper = setInterval(sweep, Math.max(1000, lockDuration));
   sweeper.unref();

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadConfig } from '../../lib/config.js';
 import { SluiceError, type SluiceErrorCode } from '../../lib/errors.js';
 
 /** Where the CLI finds the service: flags, then SLUICE_URL/SLUICE_TOKEN, then `<data root>/cli.json`. */
@@ -12,7 +13,7 @@ export interface ClientConfig {
 
 /** The data root the CLI reads `cli.json` from: SLUICE_DATA_ROOT, default `./.sluice`. */
 export function dataRootDir(): string {
-  return resolve(process.env['SLUICE_DATA_ROOT'] ?? '.sluice');
+  return resolve(loadConfig().dataRoot);
 }
 
 /** Reads the client configuration. */
@@ -27,8 +28,7 @@ export function clientConfig(flags: { url?: string | undefined; token?: string |
     }
   }
   // An empty variable (`SLUICE_URL= sluice …`) counts as unset, as in most CLIs.
-  const envUrl = process.env['SLUICE_URL'] || undefined;
-  const envToken = process.env['SLUICE_TOKEN'] || undefined;
+  const { serviceUrl: envUrl, serviceToken: envToken } = loadConfig();
   const url = flags.url || envUrl || file.url;
   const source = flags.url ? '--url' : envUrl ? 'SLUICE_URL' : file.url ? p : 'the default';
   return {

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../lib/config.js';
 import { SluiceError, type SluiceErrorCode } from '../../lib/errors.js';
 import { summarizeReport } from '../../audit/report.js';
 import type { AuditReport } from '../../audit/types.js';
@@ -225,7 +226,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       const workers = ctx.flags['workers'] as number | undefined;
       const running = serve({ port, host, ...(workers !== undefined ? { workers } : {}) });
       const { announceWhenListening } = await import('./announce.js');
-      const announced = announceWhenListening({ host, port, workers: workers ?? (process.env['DATABASE_URL'] ? 0 : 1), out: ctx.out }, running);
+      const announced = announceWhenListening({ host, port, workers: workers ?? (loadConfig().databaseUrl ? 0 : 1), out: ctx.out }, running);
       const code = await running;
       await announced;
       return code;
@@ -265,7 +266,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "recompute the audit log's hash chain (asks the service when one runs, else opens the control plane)",
     async run(ctx) {
       const cfg = clientConfig();
-      if (cfg.token && !process.env['DATABASE_URL']) {
+      if (cfg.token && !loadConfig().databaseUrl) {
         // Embedded mode while the service runs: the service holds PGlite, so ask it.
         try {
           return printAuditLog(ctx, await new SluiceClient(cfg).request<{ ok: boolean; rows: number; firstBadSeq: number | null }>('GET', '/v1/audit-log/verify'));

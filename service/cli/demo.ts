@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../../lib/config.js';
 import { SluiceError } from '../../lib/errors.js';
 import { configureLog } from '../../lib/log.js';
 import { exitWhenIdle, Shutdown, signalExitCode, trapSignals } from '../../lib/shutdown.js';
@@ -245,7 +246,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const seed = values.seed === undefined ? 2024 : Number(values.seed);
   if (!Number.isInteger(rows) || rows < 1000) throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `--rows: expected a whole number of at least 1000, found "${String(values.rows).slice(0, 20)}"`);
   if (!Number.isInteger(seed)) throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `--seed: expected a whole number, found "${String(values.seed).slice(0, 20)}"`);
-  const dataRoot = values['data-root'] ?? join(resolve(process.env['SLUICE_DATA_ROOT'] ?? '.sluice'), 'demo');
+  const dataRoot = values['data-root'] ?? join(resolve(loadConfig().dataRoot), 'demo');
   // Ctrl-C closes what the demo opened, as its end does; a second Ctrl-C exits at once.
   const signals = trapSignals();
   const shutdown = new Shutdown();
