@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { isSluiceError, SluiceError } from '../lib/errors.js';
+import { errorToWire, isSluiceError, SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
 import type { Engine } from '../pipeline/engine.js';
 import { runGate } from '../pipeline/gate/gate.js';
@@ -10,13 +10,19 @@ import { runStep } from '../pipeline/run/run-step.js';
 /**
  * Turns any error into one that is safe to store in Redis as a job's failure
  * reason: our own errors keep code and message (which never hold values);
- * anything else keeps only its class, because foreign messages may quote data.
+ * anything else becomes its wire form ({@link errorToWire}: its class only,
+ * because foreign messages may quote data), and may be retried.
  */
 export function safeError(e: unknown): SluiceError {
   if (isSluiceError(e)) return e as SluiceError;
-  const name = e instanceof Error ? e.name : typeof e;
-  const errno = (e as { code?: unknown } | null)?.code;
-  return new SluiceError('SLUICE_ERR_INTERNAL', `unexpected ${name}${typeof errno === 'string' ? ` (${errno})` : ''}; details withheld`, { retryable: true });
+  const wire = errorToWire(e, 'a step');
+  return new SluiceError('SLUICE_ERR_INTERNAL', wire.message, { retryable: true });
+}
+
+/** The failure BullMQ records (in Redis): code and message only; a non-retryable one is not attempted again. */
+function failure(err: SluiceError): Error {
+  const reason = `${err.code}: ${err.message}`;
+  return err.retryable ? new Error(reason) : new UnrecoverableError(reason);
 }
 
 /** The processor of the steps queue: steps and each run's gate. */
@@ -33,8 +39,7 @@ export function stepProcessor(engine: Engine) {
       const final = !err.retryable || job.attemptsMade + 1 >= attempts;
       log.warn('step.failed', { runId: data.runId, stepId: data.stepId ?? 'gate', code: err.code, attempt: job.attemptsMade + 1, final });
       await failSteps(engine, data.runId, data.stepId, err, final);
-      if (!err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
-      throw new Error(`${err.code}: ${err.message}`);
+      throw failure(err);
     }
   };
 }
@@ -47,8 +52,7 @@ export function releaseProcessor(engine: Engine) {
       return await releaseOutput(engine, data);
     } catch (e) {
       const err = safeError(e);
-      if (!err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
-      throw new Error(`${err.code}: ${err.message}`);
+      throw failure(err);
     }
   };
 }
