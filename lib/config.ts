@@ -107,16 +107,18 @@ export const SETTINGS: { [K in keyof Options]-?: { env: string; read: Reader<Non
   serviceToken: { env: 'SLUICE_TOKEN', read: nonEmpty },
 };
 
-/** The environment variable of each setting. */
-export const ENV_VARS = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.env])) as { [K in keyof Options]-?: string };
+/** One setting from the environment: undefined when unset; a malformed value is refused naming the variable, never echoing it. */
+export function readSetting<K extends keyof Options>(key: K, env: NodeJS.ProcessEnv = process.env): Options[K] | undefined {
+  const setting = SETTINGS[key] as { env: string; read: Reader<Options[K]> };
+  const raw = env[setting.env];
+  return raw === undefined ? undefined : setting.read(setting.env, raw);
+}
 
-/** The settings the environment gives. Unset variables give nothing; a malformed one is refused naming the variable, never echoing it. */
+/** The settings the environment gives. Unset variables give nothing; a malformed one is refused as {@link readSetting} says. */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): Options {
   const out: Record<string, unknown> = {};
-  for (const [key, setting] of Object.entries(SETTINGS) as [keyof Options, { env: string; read: Reader<unknown> }][]) {
-    const raw = env[setting.env];
-    if (raw === undefined) continue;
-    const value = setting.read(setting.env, raw);
+  for (const key of Object.keys(SETTINGS) as (keyof Options)[]) {
+    const value = readSetting(key, env);
     if (value !== undefined) out[key] = value;
   }
   return out as Options;

@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DEFAULTS, readEnv } from './config.js';
+import { DEFAULTS, readSetting } from './config.js';
 
 /** Fields a log line may carry: ids, hashes, counts, codes and names. Never a data value. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -26,7 +26,7 @@ export function configureLog(next: LogOptions): void {
 function minLevel(): keyof typeof LEVELS {
   let fromEnv: keyof typeof LEVELS | undefined;
   try {
-    fromEnv = readEnv().logLevel;
+    fromEnv = readSetting('logLevel');
   } catch {
     fromEnv = undefined;
   }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from './config.js';
+import { readSetting } from './config.js';
 
 /**
  * The folder of the UCI Adult dataset as ARX ships it (adult.csv and its
@@ -10,7 +10,7 @@ import { loadConfig } from './config.js';
  * The project keeps no copy of Adult: only the comparisons about the UCI data
  * itself (and the benches) read it; everything else runs on synthetic/adult-like.ts.
  */
-export const ADULT_DIR: string = loadConfig().adultDir?.replace(/\/?$/, '/') ?? fileURLToPath(new URL('../../shared/data/adult/', import.meta.url));
+export const ADULT_DIR: string = readSetting('adultDir')?.replace(/\/?$/, '/') ?? fileURLToPath(new URL('../../shared/data/adult/', import.meta.url));
 
 /** The files of ARX's Adult folder that the comparisons read: the table and one hierarchy per column. */
 export const ADULT_FILES: readonly string[] = [

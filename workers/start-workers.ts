@@ -50,17 +50,14 @@ export interface Workers {
   close(options?: CloseOptions): Promise<CloseResult>;
 }
 
-/** The grace period of {@link Workers.close} from the environment, checked. */
-export function shutdownGraceMs(): number {
-  return loadConfig().shutdownGraceMs;
-}
-
 /** Starts the step and release workers of this process on the engine's queues. */
 export function startWorkers(engine: Engine, options: WorkerOptions = {}): Workers {
   // A worker killed mid-step leaves a temporary file; it was never visible, and now it goes.
   const sweep = () => void engine.store.sweepTmp().then((n) => n && log.info('tmp.swept', { files: n }), () => undefined);
   sweep();
-  const lockDuration = options.lockDurationMs ?? loadConfig().lockMs;
+  // Read once, at start: a malformed setting is refused now, not in the middle of a shutdown.
+  const config = loadConfig();
+  const lockDuration = options.lockDurationMs ?? config.lockMs;
   // A worker that dies on this host while others live is swept by them too, not only at the next start.
   const sweeper = setInterval(sweep, Math.max(1000, lockDuration));
   sweeper.unref();
@@ -119,7 +116,7 @@ export function startWorkers(engine: Engine, options: WorkerOptions = {}): Worke
     close(closeOptions = {}) {
       closing ??= (async () => {
         clearInterval(sweeper);
-        const graceMs = closeOptions.graceMs ?? shutdownGraceMs();
+        const graceMs = closeOptions.graceMs ?? config.shutdownGraceMs;
         const all = [steps, release];
         // close() stops fetching at once and resolves when the running jobs have settled.
         const closed = Promise.all(all.map((w) => w.close()));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, loadConfig, readEnv } from '../../lib/config.js';
+import { DEFAULTS, loadConfig, readEnv, readSetting } from '../../lib/config.js';
 
 describe('lib/config: options, then the environment, then the defaults', () => {
   it('fills every default from an empty environment', () => {
@@ -14,5 +14,12 @@ describe('lib/config: options, then the environment, then the defaults', () => {
   it('refuses a malformed number, naming the variable and not echoing the value', () => {
     expect(() => readEnv({ SLUICE_LOCK_MS: 'soon' })).toThrow(/SLUICE_LOCK_MS: expected a whole number of at least 1, found a string of 4 characters/);
     expect(() => readEnv({ SLUICE_DUCKDB_THREADS: '-1' })).toThrow(/SLUICE_DUCKDB_THREADS/);
+  });
+  it('reads one setting without tripping over a malformed other (the logger reads only its own)', () => {
+    const env = { SLUICE_LOG_LEVEL: 'warn', SLUICE_LOCK_MS: 'soon', SLUICE_URL: '' };
+    expect(readSetting('logLevel', env)).toBe('warn');
+    expect(readSetting('serviceUrl', env)).toBeUndefined();
+    expect(() => readSetting('lockMs', env)).toThrow(/SLUICE_LOCK_MS/);
+    expect(() => readSetting('logLevel', { SLUICE_LOG_LEVEL: 'loud' })).toThrow(/SLUICE_LOG_LEVEL: expected one of debug, info, warn, error, silent/);
   });
 });
