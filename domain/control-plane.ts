@@ -32,13 +32,16 @@ import type {
   Review,
   Run,
   RunStatus,
+  ResourceOwnerKind,
   RunSummary,
   User,
   UserRecord,
   Zone,
 } from './types.js';
 import { UsersRepo, type NewUser } from './users-repo.js';
+import { TenancyRepo, type ResourceOwner } from './tenancy-repo.js';
 
+export type { ResourceOwner };
 export type { NewArtifact, NewRelease, NewReport, NewReview, NewRun, NewUser, RunQuery, StepPatch, AuditLogHead, AuditLogInput, AuditLogQuery, AuditLogVerification };
 
 /** Options of {@link ControlPlane.open}: see {@link OpenDbOptions}. */
@@ -64,6 +67,7 @@ export class ControlPlane {
   readonly #reports: ReportsRepo;
   readonly #reviews: ReviewsRepo;
   readonly #releases: ReleasesRepo;
+  readonly #tenancy: TenancyRepo;
 
   private constructor(readonly db: Db) {
     this.#users = new UsersRepo(db);
@@ -74,6 +78,7 @@ export class ControlPlane {
     this.#reports = new ReportsRepo(db);
     this.#reviews = new ReviewsRepo(db);
     this.#releases = new ReleasesRepo(db);
+    this.#tenancy = new TenancyRepo(db);
   }
 
   /**
@@ -256,6 +261,24 @@ export class ControlPlane {
   /** One release, or null. */
   getRelease(id: string): Promise<Release | null> {
     return this.#releases.getRelease(id);
+  }
+
+  // ------------------------------------------------------------ tenancy
+
+  /** Who a resource belongs to (operator organisations, whether it reached the gate), or null when it does not exist. */
+  ownerOf(kind: ResourceOwnerKind, id: string): Promise<ResourceOwner | null> {
+    switch (kind) {
+      case 'run':
+        return this.#tenancy.runOwner(id);
+      case 'artifact':
+        return this.#tenancy.artifactOwner(id);
+      case 'report':
+        return this.#tenancy.reportOwner(id);
+      case 'release':
+        return this.#tenancy.releaseOwner(id);
+      case 'agreement':
+        return this.#tenancy.agreementOwner(id);
+    }
   }
 
   // ------------------------------------------------------------ audit log

@@ -37,6 +37,8 @@ export interface NewRun {
 export interface RunQuery {
   submittedBy?: string;
   agreementId?: string;
+  /** Runs under the agreements of this operator organisation (an agreement's `operator`). */
+  organization?: string;
   status?: RunStatus;
   /** Default 100, at most 1,000. Newest first. */
   limit?: number;
@@ -231,6 +233,10 @@ export class RunsRepo {
     if (q.submittedBy !== undefined) add('submitted_by', q.submittedBy);
     if (q.agreementId !== undefined) add('agreement_id', q.agreementId);
     if (q.status !== undefined) add('status', q.status);
+    if (q.organization !== undefined) {
+      params.push(q.organization);
+      where.push(`agreement_id IN (SELECT id FROM agreements WHERE operator = $${params.length})`);
+    }
     params.push(Math.min(Math.max(Math.trunc(q.limit ?? 100), 1), 1000));
     const rows = await this.db.query<RunRow>(
       `SELECT ${RUN_COLS} FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''}

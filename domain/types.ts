@@ -5,8 +5,18 @@ import type { JobSpec } from '../pipeline/spec/spec.js';
 
 export type { JobSpec, Plan };
 
+/**
+ * The roles of the domain: operator (a company's engineer), reviewer,
+ * admin (the authority) and auditor (the authority's read-only inspector:
+ * governance records, logs and reports; never data, never a change).
+ */
+export const ROLES = ['operator', 'reviewer', 'admin', 'auditor'] as const;
+
+/** The kinds of resource the access layer scopes by owner (domain/tenancy-repo.ts). */
+export type ResourceOwnerKind = 'run' | 'artifact' | 'report' | 'release' | 'agreement';
+
 /** A person's role in the domain. */
-export type Role = 'operator' | 'reviewer' | 'admin';
+export type Role = (typeof ROLES)[number];
 
 /** A person who may call the service. */
 export interface User {

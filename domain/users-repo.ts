@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { appendAuditLog } from './audit-log.js';
 import { parseInput, toIso, type Db } from './db.js';
 import { hashToken, looksLikeToken, newToken, tokenHashesEqual } from './tokens.js';
-import type { Role, User, UserRecord } from './types.js';
+import { ROLES, type Role, type User, type UserRecord } from './types.js';
 
 /** Input of {@link UsersRepo.createUser}. */
 export interface NewUser {
@@ -14,7 +14,7 @@ export interface NewUser {
 
 const NewUserSchema = z.object({
   name: z.string().min(1).max(200),
-  role: z.enum(['operator', 'reviewer', 'admin']),
+  role: z.enum(ROLES),
   organization: z.string().min(1).max(200),
 });
 

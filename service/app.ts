@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { isSluiceError, SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
 import { loadOrCreateDomainKey } from '../audit/sign.js';
@@ -11,10 +11,16 @@ import { releasesRoutes } from './routes/releases.js';
 import { reviewsRoutes } from './routes/reviews.js';
 import { runsRoutes } from './routes/runs.js';
 import { requireRole } from './routes/schemas.js';
+import { allow, allowPublic, ANY_ROLE, installAccessLayer, scope, type AccessRoute } from './access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** The authenticated caller (set by the access layer), or null. */
     user: User | null;
+  }
+  interface FastifyInstance {
+    /** The live route table with each route's access declaration (service/access.ts). */
+    accessRoutes: readonly AccessRoute[];
   }
 }
 
@@ -22,6 +28,8 @@ declare module 'fastify' {
 export interface AppOptions {
   /** Fastify's logger; default off (Sluice logs through lib/log.ts, which never logs bodies). */
   logger?: boolean;
+  /** Route plugins registered after the built-in ones (extensions, tests); their routes need access declarations too. */
+  plugins?: FastifyPluginAsync<RouteOptions>[];
 }
 
 /**
@@ -35,11 +43,7 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024 });
   const key = loadOrCreateDomainKey(engine.dataRoot.keys);
 
-  app.decorateRequest('user', null);
-  app.addHook('onRequest', async (req) => {
-    const h = req.headers.authorization;
-    if (h?.startsWith('Bearer ')) req.user = await engine.cp.authenticate(h.slice(7).trim());
-  });
+  app.decorate('accessRoutes', installAccessLayer(app, engine));
   app.setErrorHandler((err, req, reply) => {
     if (isSluiceError(err)) {
       const e = err as SluiceError;
@@ -56,8 +60,8 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'SLUICE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
 
   // Kinds only (no URLs, no credentials): /health answers without a token.
-  app.get('/health', async () => ({ ok: true, controlPlane: engine.cp.db.kind, queue: engine.redis.private ? 'a private redis-server under the data root' : 'Redis (REDIS_URL, or 127.0.0.1:6379)' }));
-  app.get('/v1/whoami', async (req) => requireRole(req));
+  app.get('/health', allowPublic(), async () => ({ ok: true, controlPlane: engine.cp.db.kind, queue: engine.redis.private ? 'a private redis-server under the data root' : 'Redis (REDIS_URL, or 127.0.0.1:6379)' }));
+  app.get('/v1/whoami', allow(ANY_ROLE, scope.none), async (req) => requireRole(req));
 
   const routeOptions: RouteOptions = { engine, key };
   await app.register(adminRoutes, routeOptions);
@@ -65,5 +69,6 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   await app.register(reviewsRoutes, routeOptions);
   await app.register(releasesRoutes, routeOptions);
   await app.register(modelsRoutes, routeOptions);
+  for (const plugin of options.plugins ?? []) await app.register(plugin, routeOptions);
   return app;
 }

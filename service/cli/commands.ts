@@ -8,6 +8,7 @@ import { loadConfig } from '../../lib/config.js';
 import { SluiceError, type SluiceErrorCode } from '../../lib/errors.js';
 import { summarizeReport } from '../../audit/report.js';
 import type { AuditReport } from '../../audit/types.js';
+import { ROLES } from '../../domain/types.js';
 import { clientConfig, dataRootDir, SluiceClient, type RunView } from './client.js';
 import { followRun } from './progress.js';
 import { EXIT, UsageError, type CommandContext, type CommandSpec } from './table.js';
@@ -127,7 +128,6 @@ function formatAnonymizeResult(result: { method: string; suppressed: number; bef
   return lines.join('\n');
 }
 
-const ROLES = ['operator', 'reviewer', 'admin'] as const;
 
 /**
  * THE command table. Parsing, `sluice --help`, `sluice <command> --help`, the

@@ -1,14 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { COLUMN_CLASSES } from '../../lib/vocabulary.js';
+import { ROLES } from '../../domain/types.js';
 import { SluiceError } from '../../lib/errors.js';
 import { resolveThresholds } from '../../audit/thresholds.js';
 import { registerDataset } from '../../pipeline/store/register.js';
 import { parseBody } from '../parse-body.js';
 import type { RouteOptions } from './context.js';
 import { Id, parseParams, requireRole } from './schemas.js';
+import { allow, ANY_ROLE, scope } from '../access.js';
 
-const UserBody = z.strictObject({ name: z.string().min(1).max(100), role: z.enum(['operator', 'reviewer', 'admin']), organization: z.string().min(1).max(200) });
+const UserBody = z.strictObject({ name: z.string().min(1).max(100), role: z.enum(ROLES), organization: z.string().min(1).max(200) });
 const DatasetBody = z.strictObject({
   name: z.string(),
   file: z.string().min(1),
@@ -33,40 +35,40 @@ const AgreementParams = z.object({ id: Id });
 
 /** People, datasets, agreements and the audit log: the authority's side (admin, reads for everyone where harmless). */
 export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  app.post('/v1/users', async (req, reply) => {
+  app.post('/v1/users', allow(['admin'], scope.none), async (req, reply) => {
     const admin = requireRole(req, 'admin');
     const body = parseBody(UserBody, req.body);
     const { user, token } = await engine.cp.createUser(body, admin.id);
     return reply.status(201).send({ user, token });
   });
-  app.get('/v1/users', async (req) => {
-    requireRole(req, 'admin');
+  app.get('/v1/users', allow(['admin', 'auditor'], scope.none), async (req) => {
+    requireRole(req, 'admin', 'auditor');
     // Token hashes never leave the repository; a user record has none.
     return { users: (await engine.cp.listUsers()).map((u) => ({ id: u.id, name: u.name, role: u.role, organization: u.organization, createdAt: u.createdAt, disabled: u.disabled })) };
   });
 
-  app.get('/v1/datasets', async (req) => {
+  app.get('/v1/datasets', allow(ANY_ROLE, scope.tenant), async (req) => {
     requireRole(req);
     return { datasets: await engine.cp.listDatasets() };
   });
-  app.post('/v1/datasets', async (req, reply) => {
+  app.post('/v1/datasets', allow(['admin'], scope.none), async (req, reply) => {
     const admin = requireRole(req, 'admin');
     const body = parseBody(DatasetBody, req.body);
     return reply.status(201).send({ dataset: await registerDataset(engine, body, admin.id) });
   });
 
-  app.get('/v1/agreements', async (req) => {
+  app.get('/v1/agreements', allow(ANY_ROLE, scope.tenant), async (req) => {
     requireRole(req);
     return { agreements: await engine.cp.listAgreements() };
   });
-  app.get('/v1/agreements/:id', async (req) => {
+  app.get('/v1/agreements/:id', allow(ANY_ROLE, scope.agreement()), async (req) => {
     requireRole(req);
     const { id } = parseParams(AgreementParams, req.params);
     const agreement = await engine.cp.getAgreement(id);
     if (!agreement) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `agreement ${id} does not exist; \`sluice agreement list\` shows those that do`);
     return { agreement };
   });
-  app.post('/v1/agreements', async (req, reply) => {
+  app.post('/v1/agreements', allow(['admin'], scope.none), async (req, reply) => {
     const admin = requireRole(req, 'admin');
     const body = parseBody(AgreementBody, req.body);
     resolveThresholds(body.auditThresholds);
@@ -76,8 +78,8 @@ export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions
     return reply.status(201).send({ agreement });
   });
 
-  app.get('/v1/audit-log/verify', async (req) => {
-    requireRole(req, 'admin');
+  app.get('/v1/audit-log/verify', allow(['admin', 'auditor'], scope.none), async (req) => {
+    requireRole(req, 'admin', 'auditor');
     return engine.cp.verifyAuditLog();
   });
 }

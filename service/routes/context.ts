@@ -13,13 +13,14 @@ export interface RouteOptions {
 }
 
 /**
- * A run the caller may see: operators see only their own runs; anyone else's
- * is "does not exist", so an operator cannot probe for other companies' runs.
+ * A run, for a route whose access layer already scoped it to the caller
+ * (service/access.ts: another tenant's run is "does not exist" before any
+ * handler runs). SLUICE_ERR_NOT_FOUND when it vanished meanwhile.
  */
 export async function loadRun(engine: Engine, req: FastifyRequest, id: string): Promise<Run> {
-  const user = requireRole(req);
+  requireRole(req);
   const run = await engine.cp.getRun(id);
-  if (!run || (user.role === 'operator' && run.submittedBy !== user.id)) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${id} does not exist`);
+  if (!run) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${id} does not exist`);
   return run;
 }
 

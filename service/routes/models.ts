@@ -5,6 +5,7 @@ import { extOf } from '../../pipeline/store/store.js';
 import { parseBody } from '../parse-body.js';
 import type { RouteOptions } from './context.js';
 import { HashParams, parseParams, requireRole } from './schemas.js';
+import { allow, scope } from '../access.js';
 
 const PredictBody = z.strictObject({
   rows: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.null()])), { error: 'a list of rows (objects of feature values)' }).min(1).max(1000),
@@ -12,7 +13,7 @@ const PredictBody = z.strictObject({
 
 /** Released models are served; nothing else is. */
 export async function modelsRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  app.post('/v1/models/:hash/predict', async (req) => {
+  app.post('/v1/models/:hash/predict', allow(['operator', 'reviewer', 'admin'], scope.model()), async (req) => {
     const user = requireRole(req);
     const { hash } = parseParams(HashParams, req.params);
     const body = parseBody(PredictBody, req.body);

@@ -3,14 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SluiceError } from '../../lib/errors.js';
 import { extOf } from '../../pipeline/store/store.js';
-import { loadRun, type RouteOptions } from './context.js';
+import type { RouteOptions } from './context.js';
+import { allow, ANY_ROLE, scope, visibleOrganization } from '../access.js';
 import { HashParams, Id, IdParams, parseParams, requireRole } from './schemas.js';
 
 const ReleasesQuery = z.object({ run: Id.optional() });
 
 /** Artifacts (metadata only) and releases: list, and download a released file. */
 export async function releasesRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  app.get('/v1/artifacts/:hash', async (req) => {
+  app.get('/v1/artifacts/:hash', allow(ANY_ROLE, scope.artifact()), async (req) => {
     requireRole(req);
     const { hash } = parseParams(HashParams, req.params);
     const a = await engine.cp.getArtifact(hash);
@@ -18,23 +19,22 @@ export async function releasesRoutes(app: FastifyInstance, { engine }: RouteOpti
     return { artifact: { hash: a.hash, zone: a.zone, kind: a.kind, rows: a.rows, columns: a.columns, runId: a.runId ?? null, createdAt: a.createdAt }, lineage: await engine.cp.getLineage(a.hash) };
   });
 
-  app.get('/v1/releases', async (req) => {
-    const user = requireRole(req);
+  app.get('/v1/releases', allow(ANY_ROLE, scope.tenant), async (req) => {
+    const organization = visibleOrganization(requireRole(req));
     const { run } = parseParams(ReleasesQuery, req.query ?? {}, 'query');
     let releases = await engine.cp.listReleases(run ? { runId: run } : {});
-    if (user.role === 'operator') {
-      const mine = new Set((await engine.cp.listRuns({ submittedBy: user.id, limit: 1000 })).map((r) => r.id));
+    if (organization !== undefined) {
+      const mine = new Set((await engine.cp.listRuns({ organization, limit: 1000 })).map((r) => r.id));
       releases = releases.filter((r) => mine.has(r.runId));
     }
     return { releases };
   });
 
-  app.get('/v1/releases/:id/download', async (req, reply) => {
+  app.get('/v1/releases/:id/download', allow(['operator', 'reviewer', 'admin'], scope.release()), async (req, reply) => {
     const user = requireRole(req);
     const { id } = parseParams(IdParams, req.params);
     const rel = await engine.cp.getRelease(id);
     if (!rel) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `release ${id} does not exist`);
-    if (user.role === 'operator') await loadRun(engine, req, rel.runId);
     // Only release/ is ever served: the path is rebuilt from the hash, never taken from input.
     const ext = extOf(rel.path);
     const file = engine.store.pathOf('release', rel.artifactHash, ext);

@@ -9,6 +9,7 @@ import { submitReview } from '../../pipeline/gate/review.js';
 import { parseBody } from '../parse-body.js';
 import { loadRun, type RouteOptions } from './context.js';
 import { HashPrefix, IdParams, MIN_HASH_PREFIX, parseParams, requireRole, Sha256 } from './schemas.js';
+import { allow, ANY_ROLE, scope, visibleOrganization } from '../access.js';
 
 const ReviewBody = z.strictObject({
   artifactHash: Sha256,
@@ -28,21 +29,21 @@ async function loadReport(engine: Engine, req: FastifyRequest, id: string) {
 
 /** Audit reports and reviews: read a report (JSON or the reviewer's page), list what waits, decide. */
 export async function reviewsRoutes(app: FastifyInstance, { engine, key }: RouteOptions): Promise<void> {
-  app.get('/v1/reports/:id', async (req) => {
+  app.get('/v1/reports/:id', allow(ANY_ROLE, scope.report()), async (req) => {
     const { id } = parseParams(IdParams, req.params);
     const r = await loadReport(engine, req, id);
     return { id: r.id, report: r.report, signature: r.signature, verified: verifyReport(r.report as never, r.signature, key.publicKey) };
   });
 
-  app.get('/v1/reports/:id/html', async (req, reply) => {
+  app.get('/v1/reports/:id/html', allow(ANY_ROLE, scope.report()), async (req, reply) => {
     const { id } = parseParams(IdParams, req.params);
     const r = await loadReport(engine, req, id);
     await engine.cp.log({ actor: req.user!.id, action: 'report.view', subject: r.id, details: {} });
     return reply.type('text/html; charset=utf-8').send(renderReportHtml(r.report as never));
   });
 
-  app.get('/v1/reviews/pending', async (req) => {
-    requireRole(req, 'reviewer', 'admin');
+  app.get('/v1/reviews/pending', allow(['reviewer', 'admin', 'auditor'], scope.none), async (req) => {
+    requireRole(req, 'reviewer', 'admin', 'auditor');
     const runs = await engine.cp.listRuns({ limit: 200 });
     const pending = [];
     for (const run of runs.filter((r) => r.status === 'awaiting-review' || r.status === 'blocked')) {
@@ -53,10 +54,10 @@ export async function reviewsRoutes(app: FastifyInstance, { engine, key }: Route
 
   // A short hash as git accepts one: unique among reported artifacts the caller may see, or refused
   // with the number of matches (never the matching hashes, which would enumerate others' artifacts).
-  app.get('/v1/reviews/resolve', async (req) => {
+  app.get('/v1/reviews/resolve', allow(ANY_ROLE, scope.tenant), async (req) => {
     const user = requireRole(req);
     const { prefix } = parseParams(ResolveQuery, req.query, 'query');
-    const m = await resolveReportedHashPrefix(engine.cp.db, prefix, user.role === 'operator' ? user.id : undefined);
+    const m = await resolveReportedHashPrefix(engine.cp.db, prefix, visibleOrganization(user));
     if (m.hash) return { artifactHash: m.hash };
     if (m.matches === 0) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `no audited artifact hash starts with ${prefix}; \`sluice review pending\` lists those awaiting review`);
     throw new SluiceError(
@@ -66,7 +67,7 @@ export async function reviewsRoutes(app: FastifyInstance, { engine, key }: Route
     );
   });
 
-  app.post('/v1/reviews', async (req, reply) => {
+  app.post('/v1/reviews', allow(['operator', 'reviewer', 'admin'], scope.artifact(scope.key('body', 'artifactHash'))), async (req, reply) => {
     const user = requireRole(req);
     const body = parseBody(ReviewBody, req.body);
     const res = await submitReview(engine, user, {
@@ -75,8 +76,8 @@ export async function reviewsRoutes(app: FastifyInstance, { engine, key }: Route
     return reply.status(201).send(res);
   });
 
-  app.get('/v1/reviews', async (req) => {
-    requireRole(req, 'reviewer', 'admin', 'operator');
+  app.get('/v1/reviews', allow(ANY_ROLE, scope.artifact(scope.key('query', 'artifact'))), async (req) => {
+    requireRole(req);
     const { artifact } = parseParams(ReviewsQuery, req.query ?? {}, 'query');
     return { reviews: await engine.cp.listReviews(artifact) };
   });
