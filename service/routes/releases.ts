@@ -34,7 +34,7 @@ export async function releasesRoutes(app: FastifyInstance, { engine }: RouteOpti
     const { id } = parseParams(IdParams, req.params);
     const rel = await engine.cp.getRelease(id);
     if (!rel) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `release ${id} does not exist`);
-    if (user.role === 'operator') await loadRun(engine, req, rel.runId);
+    await loadRun(engine, req, rel.runId, 'download');
     // Only release/ is ever served: the path is rebuilt from the hash, never taken from input.
     const ext = extOf(rel.path);
     const file = engine.store.pathOf('release', rel.artifactHash, ext);
