@@ -3,7 +3,7 @@ import { SluiceError } from '../lib/errors.js';
 import { TREATMENTS } from '../lib/vocabulary.js';
 import { appendAuditLog } from './audit-log.js';
 import { fromJson, jsonParam, parseInput, toIso, type Db } from './db.js';
-import type { Agreement, AgreementRecord, DatasetGrant } from './types.js';
+import type { Agreement, AgreementRecord, AgreementStatus, DatasetGrant } from './types.js';
 
 /** The longest term an agreement may have, in years (§3.9). */
 export const MAX_TERM_YEARS = 3;
@@ -79,11 +79,15 @@ interface AgreementRow {
   created_at: unknown;
   terminated_at: unknown;
   terminated_by: string | null;
+  termination_reason: string | null;
+  suspended_at: unknown;
+  suspended_by: string | null;
+  suspension_reason: string | null;
 }
 
 // Dates as text: drivers would turn `date` into a local-midnight Date.
 const COLS = `id, scenario, operator, purpose, use_class, grants, audit_thresholds, valid_from::text AS valid_from, valid_to::text AS valid_to,
-  status, created_at, terminated_at, terminated_by`;
+  status, created_at, terminated_at, terminated_by, termination_reason, suspended_at, suspended_by, suspension_reason`;
 
 function toAgreement(r: AgreementRow): AgreementRecord {
   return {
@@ -100,6 +104,10 @@ function toAgreement(r: AgreementRow): AgreementRecord {
     createdAt: toIso(r.created_at) ?? '',
     terminatedAt: toIso(r.terminated_at),
     terminatedBy: r.terminated_by,
+    terminationReason: r.termination_reason,
+    suspendedAt: toIso(r.suspended_at),
+    suspendedBy: r.suspended_by,
+    suspensionReason: r.suspension_reason,
   };
 }
 
@@ -149,25 +157,69 @@ export class AgreementsRepo {
   }
 
   /**
-   * Marks an agreement terminated (idempotent: terminating twice keeps the
-   * first time and person). New runs under it are refused from then on;
-   * cancelling its runs and deleting its data is the termination procedure's
-   * job. SLUICE_ERR_NOT_FOUND for an unknown id. Logged as `agreement.terminate`.
+   * Marks an agreement terminated, for good (idempotent: terminating twice
+   * keeps the first time, person and reason). A suspended agreement may be
+   * terminated. From then on nothing is done under it (domain/in-force.ts);
+   * deleting its data is the termination procedure's job. SLUICE_ERR_NOT_FOUND
+   * for an unknown id. Logged as `agreement.terminate` with the reason.
    */
-  async terminateAgreement(id: string, by: string): Promise<AgreementRecord> {
+  async terminateAgreement(id: string, by: string, reason: string | null = null): Promise<AgreementRecord> {
     return this.db.tx(async (t) => {
       const rows = await t.query<AgreementRow>(
-        `UPDATE agreements SET status = 'terminated', terminated_at = now(), terminated_by = $2
+        `UPDATE agreements SET status = 'terminated', terminated_at = now(), terminated_by = $2, termination_reason = $3,
+           suspended_at = NULL, suspended_by = NULL, suspension_reason = NULL
          WHERE id = $1 AND status <> 'terminated' RETURNING ${COLS}`,
-        [id, by],
+        [id, by, reason],
       );
       if (rows[0]) {
-        await appendAuditLog(t, { actor: by, action: 'agreement.terminate', subject: id, details: {} });
+        await appendAuditLog(t, { actor: by, action: 'agreement.terminate', subject: id, details: reason === null ? {} : { reason } });
         return toAgreement(rows[0]);
       }
-      const existing = await t.query<AgreementRow>(`SELECT ${COLS} FROM agreements WHERE id = $1`, [id]);
-      if (!existing[0]) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `agreement ${id} not found`);
-      return toAgreement(existing[0]);
+      return toAgreement(await this.#existing(t, id));
     });
+  }
+
+  /**
+   * Suspends an active agreement until {@link resumeAgreement}: nothing is done
+   * under it meanwhile. SLUICE_ERR_CONFLICT when it is already suspended or
+   * terminated; SLUICE_ERR_NOT_FOUND for an unknown id. Logged as
+   * `agreement.suspend` with the reason.
+   */
+  async suspendAgreement(id: string, by: string, reason: string): Promise<AgreementRecord> {
+    return this.#move(id, 'suspend', by, reason, 'active', [`status = 'suspended', suspended_at = now(), suspended_by = $3, suspension_reason = $4`, by, reason]);
+  }
+
+  /**
+   * Resumes a suspended agreement: in force again (within its term).
+   * SLUICE_ERR_CONFLICT unless it is suspended (a terminated one stays
+   * terminated); SLUICE_ERR_NOT_FOUND for an unknown id. Logged as
+   * `agreement.resume` with the reason.
+   */
+  async resumeAgreement(id: string, by: string, reason: string): Promise<AgreementRecord> {
+    return this.#move(id, 'resume', by, reason, 'suspended', [`status = 'active', suspended_at = NULL, suspended_by = NULL, suspension_reason = NULL`]);
+  }
+
+  /**
+   * One status move from `from`, with its audit row in the same transaction; a
+   * conflict names the status found. `set` is the SET clause (its parameters
+   * from $3 on) followed by those parameters.
+   */
+  async #move(id: string, verb: 'suspend' | 'resume', by: string, reason: string, from: AgreementStatus, [set, ...params]: [string, ...string[]]): Promise<AgreementRecord> {
+    return this.db.tx(async (t) => {
+      const rows = await t.query<AgreementRow>(`UPDATE agreements SET ${set} WHERE id = $1 AND status = $2 RETURNING ${COLS}`, [id, from, ...params]);
+      if (!rows[0]) {
+        const found = await this.#existing(t, id);
+        throw SluiceError.of('SLUICE_ERR_CONFLICT', { kind: 'agreement', id, reason: `cannot ${verb} an agreement that is ${found.status}${found.status === 'terminated' ? ' (termination is final)' : ''}` });
+      }
+      await appendAuditLog(t, { actor: by, action: `agreement.${verb}`, subject: id, details: { reason } });
+      return toAgreement(rows[0]);
+    });
+  }
+
+  /** The stored row of `id`; SLUICE_ERR_NOT_FOUND when there is none. */
+  async #existing(t: Db, id: string): Promise<AgreementRow> {
+    const existing = await t.query<AgreementRow>(`SELECT ${COLS} FROM agreements WHERE id = $1`, [id]);
+    if (!existing[0]) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `agreement ${id} not found`);
+    return existing[0];
   }
 }

@@ -55,7 +55,7 @@ export type ControlPlaneOptions = OpenDbOptions;
  *
  * Governance changes append to the audit log in the same transaction
  * (`user.create`, `user.disable`/`user.enable`, `dataset.register`,
- * `agreement.create`, `agreement.terminate`, `run.create`, `report.save`,
+ * `agreement.create`, `agreement.suspend`/`agreement.resume`/`agreement.terminate`, `run.create`, `report.save`,
  * `review.add`, `release.create`): callers need not log those again.
  */
 export class ControlPlane {
@@ -163,9 +163,17 @@ export class ControlPlane {
   listAgreements(): Promise<AgreementRecord[]> {
     return this.#agreements.listAgreements();
   }
-  /** Marks an agreement terminated (idempotent). */
-  terminateAgreement(id: string, by: string): Promise<AgreementRecord> {
-    return this.#agreements.terminateAgreement(id, by);
+  /** Marks an agreement terminated, for good (idempotent; the first reason stays). */
+  terminateAgreement(id: string, by: string, reason: string | null = null): Promise<AgreementRecord> {
+    return this.#agreements.terminateAgreement(id, by, reason);
+  }
+  /** Suspends an active agreement until it is resumed (SLUICE_ERR_CONFLICT otherwise). */
+  suspendAgreement(id: string, by: string, reason: string): Promise<AgreementRecord> {
+    return this.#agreements.suspendAgreement(id, by, reason);
+  }
+  /** Resumes a suspended agreement (SLUICE_ERR_CONFLICT otherwise; a terminated one stays terminated). */
+  resumeAgreement(id: string, by: string, reason: string): Promise<AgreementRecord> {
+    return this.#agreements.resumeAgreement(id, by, reason);
   }
 
   // ------------------------------------------------------------ runs and steps

@@ -65,6 +65,9 @@ export interface DatasetGrant {
   columns: ColumnGrant[];
 }
 
+/** Where an agreement stands: only an active one is ever in force (see domain/in-force.ts). */
+export type AgreementStatus = 'active' | 'suspended' | 'terminated';
+
 /** An authorized-operation agreement (minimal form). */
 export interface Agreement {
   id: string;
@@ -77,7 +80,8 @@ export interface Agreement {
   /** ISO dates, inclusive; the term is at most 3 years (§3.9). */
   validFrom: string;
   validTo: string;
-  status: 'active' | 'terminated';
+  /** `active` is in force between validFrom and validTo; `suspended` until resumed; `terminated` for good (domain/in-force.ts). */
+  status: AgreementStatus;
   /** Audit thresholds for this agreement's outputs (partial; AUDIT.md defaults fill the rest). */
   auditThresholds?: Record<string, unknown>;
 }
@@ -98,6 +102,12 @@ export interface AgreementRecord extends Agreement {
   createdAt: string;
   terminatedAt: string | null;
   terminatedBy: string | null;
+  /** Why it was terminated (the admin's words), or null. */
+  terminationReason: string | null;
+  /** While suspended: since when, by whom and why; null otherwise. */
+  suspendedAt: string | null;
+  suspendedBy: string | null;
+  suspensionReason: string | null;
 }
 
 /** A dataset as stored in the catalog. */

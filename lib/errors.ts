@@ -16,6 +16,7 @@ export const ERRORS = {
   SLUICE_ERR_AUTH_FORBIDDEN: { status: 403, retryable: false, template: '{action}: not allowed ({reason})' },
   SLUICE_ERR_NOT_FOUND: { status: 404, retryable: false, template: '{kind} {id} not found' },
   SLUICE_ERR_CONFLICT: { status: 409, retryable: false, template: '{kind} {id}: {reason}' },
+  SLUICE_ERR_AGREEMENT_NOT_IN_FORCE: { status: 403, retryable: false, template: 'agreement {id} is not in force ({reason})' },
   SLUICE_ERR_REVIEW_REFUSED: { status: 403, retryable: false, template: 'review of {subject} refused: {reason}' },
   SLUICE_ERR_RELEASE_REFUSED: { status: 403, retryable: false, template: 'release of {subject} refused: {reason}' },
   SLUICE_ERR_STORE_CORRUPT: { status: 500, retryable: false, template: '{subject}: the store is corrupt ({reason})' },

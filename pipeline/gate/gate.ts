@@ -31,11 +31,10 @@ export interface GateOutcome {
  * its report names checks, columns and counts, never a value.
  */
 export async function runGate(engine: Engine, runId: string): Promise<GateOutcome[]> {
-  const { run, plan } = await loadActiveRun(engine, runId);
+  const { run, plan, agreement } = await loadActiveRun(engine, runId, 'gate');
   const outcomes: GateOutcome[] = [];
   const key = loadOrCreateDomainKey(engine.dataRoot.keys);
-  const agreement = await engine.cp.getAgreement(run.agreementId);
-  const thresholds = resolveThresholds(agreement?.auditThresholds, run.spec.audit?.thresholds);
+  const thresholds = resolveThresholds(agreement.auditThresholds, run.spec.audit?.thresholds);
   for (const out of plan.outputs) {
     const t0 = performance.now();
     const state = run.steps.find((s) => s.stepId === out.from);

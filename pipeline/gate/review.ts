@@ -1,6 +1,7 @@
 import { SluiceError } from '../../lib/errors.js';
 import { log } from '../../lib/log.js';
 import { checkReviewAllowed, releaseDecision } from '../../audit/gate-policy.js';
+import { requireInForce } from '../../domain/in-force.js';
 import type { User } from '../../domain/types.js';
 import type { Engine } from '../engine.js';
 import { blockRun, requestRelease } from '../run/lifecycle.js';
@@ -34,6 +35,7 @@ export async function submitReview(engine: Engine, user: User, req: ReviewReques
   if (!report) return refuse(new SluiceError('SLUICE_ERR_REVIEW_REFUSED', `artifact ${req.artifactHash.slice(0, 12)} has no audit report`));
   const run = report.runId ? await engine.cp.getRun(report.runId) : null;
   if (!run || !report.outputId) return refuse(new SluiceError('SLUICE_ERR_NOT_FOUND', `the run of artifact ${req.artifactHash.slice(0, 12)} does not exist`));
+  await requireInForce(engine.cp, run.agreementId, { actor: user.id, operation: 'review', target: req.artifactHash }).catch(refuse);
   const ext = extOf(artifact.path);
   if (!(await engine.store.verify('staging', req.artifactHash, ext))) {
     return refuse(new SluiceError('SLUICE_ERR_REVIEW_REFUSED', `artifact ${req.artifactHash.slice(0, 12)} changed since its audit; it needs a new audit and new reviews`));

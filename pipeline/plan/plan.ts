@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SluiceError } from '../../lib/errors.js';
+import { inForceState } from '../../domain/in-force.js';
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
 import type { PlannedColumn } from '../steps/definition.js';
 import { findStepDefinition, stepDefinition, type PlannedStep, type SpecStep } from '../steps/index.js';
@@ -74,8 +75,10 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
   const addScope = (segs: PropertyKey[], expected: string, found: string) => scope.push({ path: specPath(segs), line: null, expected, found });
 
   if (spec.agreement !== agreement.id) addScope(['agreement'], `the agreement ${agreement.id}`, `the agreement ${spec.agreement}`);
+  // The one notion of "in force" (the engine refuses before planning, with SLUICE_ERR_AGREEMENT_NOT_IN_FORCE).
+  const inForce = inForceState(agreement, new Date(`${today}T00:00:00Z`));
   if (agreement.status !== 'active') addScope(['agreement'], 'an active agreement', `agreement ${agreement.id} with status ${agreement.status}`);
-  if (today < agreement.validFrom || today > agreement.validTo) {
+  else if (inForce !== 'in-force') {
     addScope(['agreement'], `an agreement in term on ${today}`, `agreement ${agreement.id} valid ${agreement.validFrom} to ${agreement.validTo}`);
   }
   if (ctx.user && ctx.user.organization !== agreement.operator) {

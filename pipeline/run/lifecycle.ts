@@ -9,6 +9,7 @@
 import type { RunStatus, StepStatus, User } from '../../domain/types.js';
 import type { NewRun } from '../../domain/runs-repo.js';
 import { SluiceError } from '../../lib/errors.js';
+import { requireInForce } from '../../domain/in-force.js';
 import { log } from '../../lib/log.js';
 import type { Engine } from '../engine.js';
 import { releaseArtifact } from '../gate/release.js';
@@ -186,6 +187,14 @@ export async function requestRelease(engine: Engine, req: ReleaseJobData): Promi
  * released: the one place that decides it.
  */
 export async function releaseOutput(engine: Engine, job: ReleaseJobData): Promise<{ releaseId: string; path: string }> {
+  const before = await engine.cp.getRun(job.runId);
+  if (before) {
+    // Nothing leaves under an agreement not in force; a run still running (its gate queued this) fails with the code.
+    await requireInForce(engine.cp, before.agreementId, { actor: 'worker', operation: 'release', target: job.artifactHash }).catch(async (e: unknown) => {
+      await failSteps(engine, job.runId, undefined, e as SluiceError, true);
+      throw e;
+    });
+  }
   const r = await releaseArtifact(engine, job);
   const run = await engine.cp.getRun(job.runId);
   if (run) {

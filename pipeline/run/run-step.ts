@@ -3,6 +3,7 @@ import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../../lib/errors.js';
 import { log } from '../../lib/log.js';
+import { requireInForce } from '../../domain/in-force.js';
 import { deriveAgreementKey } from '../../transforms/tokenize.js';
 import type { Engine } from '../engine.js';
 import { codeVersion } from '../engine.js';
@@ -21,13 +22,19 @@ export interface StepRunResult {
 /** Progress sink: the BullMQ job's updateProgress, or nothing in tests. */
 export type ProgressSink = (fraction: number) => Promise<void> | void;
 
-/** Loads a run and its plan, refusing cancelled or finished runs. */
-export async function loadActiveRun(engine: Engine, runId: string) {
+/**
+ * Loads a run, its plan and its agreement when a job of it starts, refusing
+ * cancelled or finished runs and an agreement no longer in force
+ * (SLUICE_ERR_AGREEMENT_NOT_IN_FORCE, logged as `operation`): a run in flight
+ * stops at its next step.
+ */
+export async function loadActiveRun(engine: Engine, runId: string, operation: 'step' | 'gate' = 'step') {
   const run = await engine.cp.getRun(runId);
   if (!run) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} does not exist`);
   if (run.status === 'cancelled') throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `run ${runId} was cancelled`);
   if (run.status === 'failed') throw new SluiceError('SLUICE_ERR_RUN_CANCELLED', `run ${runId} has already failed`);
-  return { run, plan: run.plan };
+  const agreement = await requireInForce(engine.cp, run.agreementId, { actor: 'worker', operation, target: runId });
+  return { run, plan: run.plan, agreement };
 }
 
 /** Finds the input column that identifies persons or entities (through its lineage to a dataset's unit column). */
@@ -47,7 +54,7 @@ async function findUnitColumn(engine: Engine, columns: PlannedColumn[]): Promise
  * temporary file and committed (hashed, renamed) only when complete.
  */
 export async function runStep(engine: Engine, runId: string, stepId: string, progress: ProgressSink = () => undefined): Promise<StepRunResult> {
-  const { run, plan } = await loadActiveRun(engine, runId);
+  const { run, plan, agreement } = await loadActiveRun(engine, runId);
   const planned = plan.steps.find((s) => s.id === stepId);
   const state = run.steps.find((s) => s.stepId === stepId);
   if (!planned || !state) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `run ${runId} has no step ${stepId}`);
@@ -61,10 +68,6 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   await startSteps(engine, runId, run.status, [stepId]);
   log.info('step.start', { runId, stepId, kind: planned.kind });
 
-  const agreement = await engine.cp.getAgreement(run.agreementId);
-  if (!agreement || agreement.status !== 'active') {
-    throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `run ${runId}: agreement ${run.agreementId} is not active`);
-  }
   const tokenKey = deriveAgreementKey(engine.store.secret('tokenization'), agreement.id);
   const asOf = new Date(run.createdAt).toISOString().slice(0, 10);
   const fused = plan.steps.filter((s) => s.fusedInto === stepId);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FlowJob } from 'bullmq';
 import { SluiceError } from '../../lib/errors.js';
 import { log } from '../../lib/log.js';
+import { requireInForce } from '../../domain/in-force.js';
 import type { DatasetInfo, User } from '../../domain/types.js';
 import type { Engine } from '../engine.js';
 import { QUEUES } from '../engine.js';
@@ -33,10 +34,16 @@ export async function planSpec(engine: Engine, specText: string, user: User): Pr
   return planParsedSpec(engine, parseSpec(specText), user);
 }
 
-/** Plans an already parsed spec for a user (the agreement's scope, the catalog, the audit thresholds). */
-export async function planParsedSpec(engine: Engine, spec: JobSpec, user: User): Promise<Plan> {
+/**
+ * Plans an already parsed spec for a user (the agreement's scope, the catalog,
+ * the audit thresholds). An agreement not in force is refused first
+ * (SLUICE_ERR_AGREEMENT_NOT_IN_FORCE, logged as `operation`).
+ */
+export async function planParsedSpec(engine: Engine, spec: JobSpec, user: User, operation: 'plan' | 'submit' = 'plan'): Promise<Plan> {
   const agreement = await engine.cp.getAgreement(spec.agreement);
   if (!agreement) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `agreement: no agreement ${spec.agreement} exists`);
+  // Another company's operator learns nothing of the agreement's state: planJob refuses them as out of scope.
+  if (user.role !== 'operator' || user.organization === agreement.operator) await requireInForce(engine.cp, agreement, { actor: user.id, operation, target: spec.name });
   const datasets = new Map<string, DatasetInfo>((await engine.cp.listDatasets()).map((d) => [d.name, d]));
   // Fails early, naming the field, when the spec would loosen the agreement's audit thresholds.
   resolveThresholds(agreement.auditThresholds, spec.audit?.thresholds);
@@ -60,7 +67,7 @@ export async function planParsedSpec(engine: Engine, spec: JobSpec, user: User):
 export async function submitRun(engine: Engine, specText: string, user: User): Promise<{ runId: string; plan: Plan }> {
   // Parsed once: the plan and the stored spec are of the very same object.
   const spec = parseSpec(specText);
-  const plan = await planParsedSpec(engine, spec, user);
+  const plan = await planParsedSpec(engine, spec, user, 'submit');
   const runId = newRunId();
   await recordRun(engine, {
     id: runId,

@@ -550,7 +550,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'one agreement: its scope, grants and term',
     args: [{ name: 'ID', description: 'an agreement id' }],
     async run(ctx) {
-      const { agreement: a } = await ctx.client().request<{ agreement: { id: string; status: string; scenario: string; operator: string; purpose: string; useClass: string; validFrom: string; validTo: string; grants: { dataset: string; columns: { name: string; treatment: string; level?: string }[] }[]; auditThresholds?: Record<string, unknown> } }>('GET', `/v1/agreements/${encodeURIComponent(arg(ctx, 'ID'))}`);
+      const { agreement: a } = await ctx.client().request<{ agreement: { id: string; status: string; scenario: string; operator: string; purpose: string; useClass: string; validFrom: string; validTo: string; suspendedAt?: string | null; suspendedBy?: string | null; terminatedAt?: string | null; terminatedBy?: string | null; grants: { dataset: string; columns: { name: string; treatment: string; level?: string }[] }[]; auditThresholds?: Record<string, unknown> } }>('GET', `/v1/agreements/${encodeURIComponent(arg(ctx, 'ID'))}`);
       if (ctx.json) {
         ctx.printJson({ agreement: a });
         return EXIT.ok;
@@ -561,10 +561,31 @@ export const COMMANDS: readonly CommandSpec[] = [
       ctx.out(`  purpose:   ${a.purpose}`);
       ctx.out(`  use class: ${a.useClass}`);
       ctx.out(`  valid:     ${a.validFrom} to ${a.validTo}`);
+      if (a.suspendedAt) ctx.out(`  suspended: since ${a.suspendedAt} by ${a.suspendedBy ?? '?'}`);
+      if (a.terminatedAt) ctx.out(`  terminated: ${a.terminatedAt} by ${a.terminatedBy ?? '?'}`);
       for (const g of a.grants) ctx.out(`  ${g.dataset}: ${g.columns.map((c) => `${c.name} (${c.treatment}${c.level ? ` ${c.level}` : ''})`).join(', ')}`);
       const t = Object.keys(a.auditThresholds ?? {});
       if (t.length) ctx.out(`  audit thresholds set: ${t.join(', ')}`);
       return EXIT.ok;
     },
   },
+  agreementAction('suspend', 'suspend an agreement until it is resumed: nothing runs, is reviewed, released, downloaded or served under it', (id) => `/v1/agreements/${id}/suspend`),
+  agreementAction('resume', 'resume a suspended agreement (in force again within its term)', (id) => `/v1/agreements/${id}/resume`),
+  agreementAction('terminate', 'terminate an agreement for good: every use of it is refused from then on', (id) => `/v1/agreements/${id}/terminate`),
 ];
+
+/** `sluice agreement suspend|resume|terminate ID --reason TEXT`: one admin action, its reason kept in the audit log. */
+function agreementAction(verb: 'suspend' | 'resume' | 'terminate', summary: string, path: (id: string) => string): CommandSpec {
+  return {
+    name: `agreement ${verb}`, group: 'service', json: true, roles: ['admin'],
+    summary,
+    args: [{ name: 'ID', description: 'an agreement id' }],
+    flags: { reason: { type: 'string', value: 'TEXT', description: 'why (kept with the agreement and in the audit log)', required: true } },
+    async run(ctx) {
+      const r = await ctx.client().request<{ agreement: { id: string; status: string } }>('POST', path(encodeURIComponent(arg(ctx, 'ID'))), { reason: str(ctx, 'reason') });
+      if (ctx.json) ctx.printJson(r);
+      else ctx.out(`agreement ${r.agreement.id} is ${r.agreement.status}`);
+      return EXIT.ok;
+    },
+  };
+}

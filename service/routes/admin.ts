@@ -32,6 +32,8 @@ const AgreementBody = z.strictObject({
   auditThresholds: z.record(z.string(), z.unknown()).optional(),
 });
 const AgreementParams = z.object({ id: Id });
+/** Why an admin suspends, resumes or terminates an agreement: kept with it and in the audit log. */
+const AgreementActionBody = z.strictObject({ reason: z.string().trim().min(3, 'expected a reason of at least 3 characters').max(2000) });
 
 /** People, datasets, agreements and the audit log: the authority's side (admin, reads for everyone where harmless). */
 export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
@@ -76,6 +78,26 @@ export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions
     const agreement = { ...rest, ...(auditThresholds ? { auditThresholds } : {}), status: 'active' as const, grants: body.grants.map((g) => ({ dataset: g.dataset, columns: g.columns.map((c) => ({ name: c.name, treatment: c.treatment, ...(c.level ? { level: c.level } : {}) })) })) };
     await engine.cp.createAgreement(agreement, admin.id);
     return reply.status(201).send({ agreement });
+  });
+
+  // Suspend (until resumed), resume, terminate (final): each with a reason, each in the audit log.
+  app.post('/v1/agreements/:id/suspend', allow(['admin'], scope.agreement()), async (req) => {
+    const admin = requireRole(req, 'admin');
+    const { id } = parseParams(AgreementParams, req.params);
+    const { reason } = parseBody(AgreementActionBody, req.body);
+    return { agreement: await engine.cp.suspendAgreement(id, admin.id, reason) };
+  });
+  app.post('/v1/agreements/:id/resume', allow(['admin'], scope.agreement()), async (req) => {
+    const admin = requireRole(req, 'admin');
+    const { id } = parseParams(AgreementParams, req.params);
+    const { reason } = parseBody(AgreementActionBody, req.body);
+    return { agreement: await engine.cp.resumeAgreement(id, admin.id, reason) };
+  });
+  app.post('/v1/agreements/:id/terminate', allow(['admin'], scope.agreement()), async (req) => {
+    const admin = requireRole(req, 'admin');
+    const { id } = parseParams(AgreementParams, req.params);
+    const { reason } = parseBody(AgreementActionBody, req.body);
+    return { agreement: await engine.cp.terminateAgreement(id, admin.id, reason) };
   });
 
   app.get('/v1/audit-log/verify', allow(['admin', 'auditor'], scope.none), async (req) => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SluiceError } from '../../lib/errors.js';
 import { extOf } from '../../pipeline/store/store.js';
 import { parseBody } from '../parse-body.js';
-import type { RouteOptions } from './context.js';
+import { loadRun, type RouteOptions } from './context.js';
 import { HashParams, parseParams, requireRole } from './schemas.js';
 import { allow, scope } from '../access.js';
 
@@ -22,6 +22,7 @@ export async function modelsRoutes(app: FastifyInstance, { engine }: RouteOption
       await engine.cp.log({ actor: user.id, action: 'model.serve.refused', subject: hash, details: { rows: body.rows.length } });
       throw new SluiceError('SLUICE_ERR_RELEASE_REFUSED', `model ${hash.slice(0, 12)} has not been released; only a model a reviewer approved is served`);
     }
+    await loadRun(engine, req, release.runId, 'predict');
     // Loaded on first use: training code is heavy and most services never serve a model.
     const { infer, verifyArtifact } = await import('../../models/artifact.js');
     const { readFileSync } = await import('node:fs');

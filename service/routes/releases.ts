@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SluiceError } from '../../lib/errors.js';
 import { extOf } from '../../pipeline/store/store.js';
-import type { RouteOptions } from './context.js';
+import { loadRun, type RouteOptions } from './context.js';
 import { allow, ANY_ROLE, scope, visibleOrganization } from '../access.js';
 import { HashParams, Id, IdParams, parseParams, requireRole } from './schemas.js';
 
@@ -35,6 +35,7 @@ export async function releasesRoutes(app: FastifyInstance, { engine }: RouteOpti
     const { id } = parseParams(IdParams, req.params);
     const rel = await engine.cp.getRelease(id);
     if (!rel) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `release ${id} does not exist`);
+    await loadRun(engine, req, rel.runId, 'download');
     // Only release/ is ever served: the path is rebuilt from the hash, never taken from input.
     const ext = extOf(rel.path);
     const file = engine.store.pathOf('release', rel.artifactHash, ext);
