@@ -1,4 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Options for {@link openDuck}. */
 export interface DuckOptions {
@@ -65,4 +67,97 @@ export function quoteIdent(name: string): string {
 /** Quotes an SQL string literal for DuckDB. */
 export function quoteLiteral(value: string): string {
   return "'" + value.replaceAll("'", "''") + "'";
+}
+
+/** Options for a {@link DuckPool}. */
+export interface DuckPoolOptions {
+  /** Folder under which each instance gets its own spill folder. */
+  tempRoot: string;
+  /** The name of the n-th instance's spill folder (one a sweeper of `tempRoot` recognises). */
+  tempName(n: number): string;
+  /** DuckDB threads per instance; default DuckDB's own. */
+  threads?: number;
+  /** Idle instances kept for reuse; more are closed when handed back. Default 2. */
+  maxIdle?: number;
+}
+
+/** What one lease of a pooled instance runs under. */
+export interface DuckLeaseSettings {
+  /** `memory_limit` for this lease, such as `'2GB'`. */
+  memoryLimit?: string;
+}
+
+interface PooledInstance {
+  instance: DuckDBInstance;
+  tempDir: string;
+}
+
+/**
+ * DuckDB instances reused across short, one-at-a-time pieces of work (the
+ * pipeline's steps). Creating and closing an instance costs 20–150 ms here,
+ * more than a small step's statement. Each lease holds a whole instance alone
+ * and gets a fresh connection, so instance-wide settings (`memory_limit`) are
+ * set per lease without touching anyone else's work; whatever a lease creates
+ * must be TEMP (private to its connection and gone when it closes). Each
+ * instance spills into a folder of its own, removed when the pool closes.
+ */
+export class DuckPool {
+  private readonly idle: PooledInstance[] = [];
+  private readonly leased = new Set<PooledInstance>();
+  private created = 0;
+  private closed = false;
+
+  constructor(private readonly options: DuckPoolOptions) {}
+
+  /** An instance to use alone until `close()` hands it back. */
+  async acquire(settings: DuckLeaseSettings = {}): Promise<Duck> {
+    if (this.closed) throw new Error('DuckPool: acquire after close');
+    const entry = this.idle.pop() ?? (await this.create());
+    this.leased.add(entry);
+    let conn: DuckDBConnection;
+    try {
+      conn = await entry.instance.connect();
+      if (settings.memoryLimit !== undefined) await conn.run(`SET memory_limit = ${quoteLiteral(settings.memoryLimit)}`);
+      else await conn.run('RESET memory_limit');
+    } catch (e) {
+      this.leased.delete(entry);
+      this.destroy(entry);
+      throw e;
+    }
+    let handedBack = false;
+    return {
+      instance: entry.instance,
+      conn,
+      close: () => {
+        if (handedBack) return;
+        handedBack = true;
+        conn.closeSync();
+        this.leased.delete(entry);
+        if (this.closed || this.idle.length >= (this.options.maxIdle ?? 2)) this.destroy(entry);
+        else this.idle.push(entry);
+      },
+    };
+  }
+
+  /** Closes the idle instances now, and each leased one when it is handed back. */
+  close(): void {
+    this.closed = true;
+    for (const e of this.idle.splice(0)) this.destroy(e);
+  }
+
+  private async create(): Promise<PooledInstance> {
+    const tempDir = join(this.options.tempRoot, this.options.tempName(this.created++));
+    const config: Record<string, string> = { temp_directory: tempDir };
+    if (this.options.threads !== undefined) config['threads'] = String(this.options.threads);
+    return { instance: await DuckDBInstance.create(':memory:', config), tempDir };
+  }
+
+  private destroy(entry: PooledInstance): void {
+    try {
+      entry.instance.closeSync();
+    } catch {
+      // Closing is best effort: the instance is dropped either way.
+    }
+    rmSync(entry.tempDir, { recursive: true, force: true });
+  }
 }

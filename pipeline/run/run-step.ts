@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rm, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../../lib/errors.js';
 import { log } from '../../lib/log.js';
@@ -8,6 +8,7 @@ import { deriveAgreementKey } from '../../transforms/tokenize.js';
 import type { Engine } from '../engine.js';
 import { codeVersion } from '../engine.js';
 import type { PlannedColumn, PlannedStep } from '../plan/plan.js';
+import { openStepDuck } from './step-duck.js';
 import { finishSteps, reportProgress, startSteps } from './lifecycle.js';
 import { stepDefinition } from '../steps/index.js';
 import type { StepContext, StepInput } from '../steps/step-context.js';
@@ -112,7 +113,6 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   const unitColumn = dataset ? null : await findUnitColumn(engine, inputs[0]?.columns ?? []);
   const outPath = engine.store.tmpPath(ext);
   const evidencePath = engine.store.tmpPath('parquet');
-  const tempDir = join(engine.dataRoot.tmp, `duck-${runId}-${stepId}-${process.pid}`);
   let lastReported = 0;
   const ctx: StepContext<PlannedStep['params']> = {
     runId,
@@ -123,7 +123,7 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     unitColumn,
     outPath,
     evidencePath,
-    tempDir,
+    openDuck: () => openStepDuck(engine),
     tokenKey,
     asOf,
     onProgress: (f) => {
@@ -178,6 +178,5 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     return { skipped: false, artifactHash: out.hash, rows: outcome.rows };
   } finally {
     for (const p of [outPath, evidencePath]) if (existsSync(p)) await unlink(p).catch(() => undefined);
-    await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
   }
 }

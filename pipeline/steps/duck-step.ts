@@ -1,18 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { openDuck, quoteLiteral, type Duck } from '../../lib/duck.js';
+import { quoteLiteral, type Duck } from '../../lib/duck.js';
 import { runWithProgress } from '../run/duck-run.js';
 import type { StepContext, StepInput } from './step-context.js';
-import { loadConfig } from '../../lib/config.js';
 
-/** DuckDB settings for step executors: memory cap and threads from the configuration (lib/config.ts), spill folder per step. */
-export async function openStepDuck(ctx: Pick<StepContext, 'tempDir'>): Promise<Duck> {
-  mkdirSync(ctx.tempDir, { recursive: true });
-  const config = loadConfig();
-  return openDuck({
-    memoryLimit: config.duckdbMemory,
-    tempDirectory: ctx.tempDir,
-    ...(config.duckdbThreads !== undefined ? { threads: config.duckdbThreads } : {}),
-  });
+/** The DuckDB a step executor runs its statements on, under the step's settings; `close()` hands it back. */
+export function openStepDuck(ctx: Pick<StepContext, 'openDuck'>): Promise<Duck> {
+  return ctx.openDuck();
 }
 
 /** `read_parquet('<path>')` for a trusted path. */

@@ -1,3 +1,4 @@
+import type { Duck } from '../../lib/duck.js';
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
 import type { PlannedColumn, StepRef } from './definition.js';
 
@@ -34,8 +35,11 @@ export interface StepContext<P = unknown> {
   outPath: string;
   /** A second temporary path for the step's evidence (aggregate contributions), if it makes one. */
   evidencePath: string;
-  /** Scratch directory for DuckDB spill files. */
-  tempDir: string;
+  /**
+   * A DuckDB for this step alone (memory cap and threads from the configuration,
+   * spill files under tmp/); whatever it creates must be TEMP. `close()` hands it back.
+   */
+  openDuck(): Promise<Duck>;
   /** The agreement's tokenization key (derived; never leaves the domain). */
   tokenKey: Buffer;
   /** Reference date for ages (ISO), fixed per run so retries agree. */
