@@ -40,8 +40,9 @@ import type {
 } from './types.js';
 import { UsersRepo, type NewUser } from './users-repo.js';
 import { TenancyRepo, type ResourceOwner } from './tenancy-repo.js';
+import { AccessLogRepo, type AccessLogEntry, type AccessLogQuery, type NewAccessLogEntry } from './access-log-repo.js';
 
-export type { ResourceOwner };
+export type { ResourceOwner, AccessLogEntry, AccessLogQuery, NewAccessLogEntry };
 export type { NewArtifact, NewRelease, NewReport, NewReview, NewRun, NewUser, RunQuery, StepPatch, AuditLogHead, AuditLogInput, AuditLogQuery, AuditLogVerification };
 
 /** Options of {@link ControlPlane.open}: see {@link OpenDbOptions}. */
@@ -68,6 +69,7 @@ export class ControlPlane {
   readonly #reviews: ReviewsRepo;
   readonly #releases: ReleasesRepo;
   readonly #tenancy: TenancyRepo;
+  readonly #accessLog: AccessLogRepo;
 
   private constructor(readonly db: Db) {
     this.#users = new UsersRepo(db);
@@ -79,6 +81,7 @@ export class ControlPlane {
     this.#reviews = new ReviewsRepo(db);
     this.#releases = new ReleasesRepo(db);
     this.#tenancy = new TenancyRepo(db);
+    this.#accessLog = new AccessLogRepo(db);
   }
 
   /**
@@ -287,6 +290,20 @@ export class ControlPlane {
       case 'agreement':
         return this.#tenancy.agreementOwner(id);
     }
+  }
+
+  // ------------------------------------------------------------ access log
+
+  /**
+   * Records a refused request (never a value from its body); with `audit`,
+   * also as an `access.refused` row of the audit log, in the same transaction.
+   */
+  logRefusal(entry: NewAccessLogEntry, options: { audit?: boolean } = {}): Promise<AccessLogEntry> {
+    return this.#accessLog.append(entry, options);
+  }
+  /** Refused requests, oldest first, filtered. */
+  listAccessLog(q: AccessLogQuery = {}): Promise<AccessLogEntry[]> {
+    return this.#accessLog.list(q);
   }
 
   // ------------------------------------------------------------ audit log

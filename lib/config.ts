@@ -44,6 +44,10 @@ export interface Options {
   serviceUrl?: string;
   /** The CLI's bearer token (`SLUICE_TOKEN`; empty is unset); default none: `cli.json`. */
   serviceToken?: string;
+  /** Refused requests (authentication, role, scope) one token or one client address may have in a window before it is answered 429 (`SLUICE_ACCESS_FAILURE_LIMIT`), ≥ 1; default 30. */
+  accessFailureLimit?: number;
+  /** The window of {@link Options.accessFailureLimit} (`SLUICE_ACCESS_FAILURE_WINDOW_MS`), in milliseconds, ≥ 1; default 60,000. */
+  accessFailureWindowMs?: number;
 }
 
 /** {@link Options} with every default applied; settings without a default stay optional. */
@@ -58,6 +62,8 @@ export const DEFAULTS = {
   lockMs: 30_000,
   shutdownGraceMs: 5_000,
   logLevel: 'info',
+  accessFailureLimit: 30,
+  accessFailureWindowMs: 60_000,
 } as const satisfies Partial<Options>;
 
 /** How one variable's text becomes a setting; undefined leaves it unset. */
@@ -105,6 +111,8 @@ export const SETTINGS: { [K in keyof Options]-?: { env: string; read: Reader<Non
   adultDir: { env: 'SLUICE_ADULT_DIR', read: nonEmpty },
   serviceUrl: { env: 'SLUICE_URL', read: nonEmpty },
   serviceToken: { env: 'SLUICE_TOKEN', read: nonEmpty },
+  accessFailureLimit: { env: 'SLUICE_ACCESS_FAILURE_LIMIT', read: wholeNumber(1) },
+  accessFailureWindowMs: { env: 'SLUICE_ACCESS_FAILURE_WINDOW_MS', read: wholeNumber(1) },
 };
 
 /** One setting from the environment: undefined when unset; a malformed value is refused naming the variable, never echoing it. */

@@ -14,6 +14,7 @@ export const ERRORS = {
   SLUICE_ERR_SQL_FAILED: { status: 400, retryable: false, template: '{path}: the query failed ({kind})' },
   SLUICE_ERR_AUTH_MISSING: { status: 401, retryable: false, template: '{path}: expected {expected}' },
   SLUICE_ERR_AUTH_FORBIDDEN: { status: 403, retryable: false, template: '{action}: not allowed ({reason})' },
+  SLUICE_ERR_RATE_LIMITED: { status: 429, retryable: true, template: 'too many refused requests from {who}: at most {limit} in {windowMs} ms; try again later' },
   SLUICE_ERR_NOT_FOUND: { status: 404, retryable: false, template: '{kind} {id} not found' },
   SLUICE_ERR_CONFLICT: { status: 409, retryable: false, template: '{kind} {id}: {reason}' },
   SLUICE_ERR_AGREEMENT_NOT_IN_FORCE: { status: 403, retryable: false, template: 'agreement {id} is not in force ({reason})' },

@@ -6,6 +6,8 @@ import type { ResourceOwner } from '../domain/control-plane.js';
 import type { Engine } from '../pipeline/engine.js';
 import { parseBody } from './parse-body.js';
 import { Id, Sha256 } from './routes/schemas.js';
+import type { FailureLimiter } from './rate-limit.js';
+import { checkRateLimit } from './refusals.js';
 
 /**
  * The one authorisation layer. Every route declares, as route options, who may
@@ -60,6 +62,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Why the access layer refused the request (for the access log), when it did. */
     accessRefusal: string | null;
+    /** The scoped key the layer read from the query string, for the access log (never one from the body). */
+    accessResource: Record<string, string> | null;
   }
 }
 
@@ -160,8 +164,9 @@ async function authenticate(engine: Engine, req: FastifyRequest): Promise<User |
  * the role, then the scope. Sets `req.user`. Throws the refusal.
  */
 export async function enforceAccess(engine: Engine, req: FastifyRequest, rule: AccessRule): Promise<void> {
-  req.user = await authenticate(engine, req);
+  // A public route reads no token: a stale one does not stop a health check.
   if (rule.scope.kind === 'public') return;
+  req.user = await authenticate(engine, req);
   const user = req.user;
   if (!user) return refuse(req, 'token-missing', new SluiceError('SLUICE_ERR_AUTH_MISSING', 'authorization: expected a bearer token'));
   if (!rule.roles.includes(user.role)) {
@@ -170,6 +175,7 @@ export async function enforceAccess(engine: Engine, req: FastifyRequest, rule: A
   const s = rule.scope;
   if (!('key' in s)) return;
   const id = scopeKey(req, s);
+  if (s.key.from === 'query') req.accessResource = { [s.key.field]: id };
   const owner = await engine.cp.ownerOf(s.kind === 'model' ? 'artifact' : s.kind, id);
   if (!owner) return refuse(req, 'scope-missing', notFound(s.kind, id));
   if (!mayAccess(user, s.kind, owner)) return refuse(req, 'scope-other-tenant', notFound(s.kind, id));
@@ -178,12 +184,14 @@ export async function enforceAccess(engine: Engine, req: FastifyRequest, rule: A
 /**
  * Installs the layer on `app` (before any route is registered): an onRoute
  * hook that throws for a route without an access declaration and records
- * every route in the returned table, and the preHandler that enforces it.
+ * every route in the returned table, and the preHandler that enforces it,
+ * after the rate limit on repeated refusals (429 before anything else).
  */
-export function installAccessLayer(app: FastifyInstance, engine: Engine): AccessRoute[] {
+export function installAccessLayer(app: FastifyInstance, engine: Engine, limiter: FailureLimiter): AccessRoute[] {
   const table: AccessRoute[] = [];
   app.decorateRequest('user', null);
   app.decorateRequest('accessRefusal', null);
+  app.decorateRequest('accessResource', null);
   app.addHook('onRoute', (route: FastifyRouteOptions) => {
     const access = route.config?.access;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -194,6 +202,7 @@ export function installAccessLayer(app: FastifyInstance, engine: Engine): Access
     for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, access });
   });
   app.addHook('preHandler', async (req) => {
+    checkRateLimit(req, limiter);
     const rule = req.routeOptions.config.access;
     if (!rule) {
       // The not-found handler answers for itself; a registered route without a rule cannot exist (onRoute): deny by default.

@@ -12,6 +12,10 @@ import { reviewsRoutes } from './routes/reviews.js';
 import { runsRoutes } from './routes/runs.js';
 import { requireRole } from './routes/schemas.js';
 import { allow, allowPublic, ANY_ROLE, installAccessLayer, scope, type AccessRoute } from './access.js';
+import { FailureLimiter } from './rate-limit.js';
+import { recordRefusal } from './refusals.js';
+import { accessLogRoutes } from './routes/access-log.js';
+import { loadConfig } from '../lib/config.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +34,10 @@ export interface AppOptions {
   logger?: boolean;
   /** Route plugins registered after the built-in ones (extensions, tests); their routes need access declarations too. */
   plugins?: FastifyPluginAsync<RouteOptions>[];
+  /** Refusals per token and per address in a window before 429; default: the configuration's `accessFailureLimit`. */
+  accessFailureLimit?: number;
+  /** That window, in ms; default: the configuration's `accessFailureWindowMs`. */
+  accessFailureWindowMs?: number;
 }
 
 /**
@@ -43,10 +51,13 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024 });
   const key = loadOrCreateDomainKey(engine.dataRoot.keys);
 
-  app.decorate('accessRoutes', installAccessLayer(app, engine));
-  app.setErrorHandler((err, req, reply) => {
+  const config = loadConfig();
+  const limiter = new FailureLimiter(options.accessFailureLimit ?? config.accessFailureLimit, options.accessFailureWindowMs ?? config.accessFailureWindowMs);
+  app.decorate('accessRoutes', installAccessLayer(app, engine, limiter));
+  app.setErrorHandler(async (err, req, reply) => {
     if (isSluiceError(err)) {
       const e = err as SluiceError;
+      await recordRefusal(engine, limiter, req, e.code, e.status);
       return reply.status(e.status).send({ error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } });
     }
     const fe = err as { statusCode?: number; code?: string; validation?: unknown };
@@ -57,7 +68,10 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
     log.error('http.error', { route: req.routeOptions.url ?? 'unknown', name: (err as Error).name });
     return reply.status(500).send({ error: { code: 'SLUICE_ERR_INTERNAL', message: 'internal error; details are in the domain log' } });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'SLUICE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+  app.setNotFoundHandler(async (req, reply) => {
+    await recordRefusal(engine, limiter, req, 'SLUICE_ERR_NOT_FOUND', 404);
+    return reply.status(404).send({ error: { code: 'SLUICE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
 
   // Kinds only (no URLs, no credentials): /health answers without a token.
   app.get('/health', allowPublic(), async () => ({ ok: true, controlPlane: engine.cp.db.kind, queue: engine.redis.private ? 'a private redis-server under the data root' : 'Redis (REDIS_URL, or 127.0.0.1:6379)' }));
@@ -69,6 +83,7 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   await app.register(reviewsRoutes, routeOptions);
   await app.register(releasesRoutes, routeOptions);
   await app.register(modelsRoutes, routeOptions);
+  await app.register(accessLogRoutes, routeOptions);
   for (const plugin of options.plugins ?? []) await app.register(plugin, routeOptions);
   return app;
 }

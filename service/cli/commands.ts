@@ -425,7 +425,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'runs', group: 'service', json: true,
-    summary: 'list runs (an operator sees their own)',
+    summary: 'list runs (an operator sees those of their organisation)',
     async run(ctx) {
       const r = await ctx.client().request<{ runs: { id: string; specName: string; status: string; createdAt: string }[] }>('GET', '/v1/runs');
       if (ctx.json) ctx.printJson(r);
@@ -504,6 +504,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       const r = await ctx.client().request<{ users: { id: string; name: string; role: string; organization: string; disabled: boolean }[] }>('GET', '/v1/users');
       if (ctx.json) ctx.printJson(r);
       else for (const u of r.users) ctx.out(`${u.id}  ${u.role.padEnd(8)} ${u.name}  (${u.organization})${u.disabled ? '  disabled' : ''}`);
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'access-log', group: 'service', json: true, roles: ['admin', 'auditor'],
+    summary: 'refused requests: who, route, status, reason code, address (never a value from a body)',
+    flags: {
+      code: { type: 'string', value: 'CODE', description: 'only refusals with this error code, e.g. SLUICE_ERR_NOT_FOUND' },
+      user: { type: 'string', value: 'USER', description: 'only refusals of this user id' },
+      after: { type: 'integer', value: 'ID', description: 'only entries after this id (paging)' },
+      limit: { type: 'integer', value: 'N', description: 'at most N entries', default: 100, min: 1 },
+    },
+    async run(ctx) {
+      const q = new URLSearchParams({ limit: String(int(ctx, 'limit')) });
+      for (const k of ['code', 'user'] as const) if (str(ctx, k)) q.set(k, str(ctx, k)!);
+      if (ctx.flags['after'] !== undefined) q.set('after', String(int(ctx, 'after')));
+      const r = await ctx.client().request<{ entries: { id: number; at: string; userId: string | null; method: string; route: string; status: number; code: string; reason: string; clientAddress: string | null }[] }>('GET', `/v1/access-log?${q}`);
+      if (ctx.json) ctx.printJson(r);
+      else for (const e of r.entries) ctx.out(`${e.id}  ${e.at}  ${e.status} ${e.code}  ${e.reason.padEnd(18)} ${e.method} ${e.route}  ${e.userId ?? 'anonymous'}  ${e.clientAddress ?? '-'}`);
       return EXIT.ok;
     },
   },

@@ -8,7 +8,8 @@ import { registerDataset } from '../../pipeline/store/register.js';
 import { parseBody } from '../parse-body.js';
 import type { RouteOptions } from './context.js';
 import { Id, parseParams, requireRole } from './schemas.js';
-import { allow, ANY_ROLE, scope } from '../access.js';
+import { allow, ANY_ROLE, scope, visibleOrganization } from '../access.js';
+import type { AgreementRecord, DatasetRecord, User } from '../../domain/types.js';
 
 const UserBody = z.strictObject({ name: z.string().min(1).max(100), role: z.enum(ROLES), organization: z.string().min(1).max(200) });
 const DatasetBody = z.strictObject({
@@ -35,6 +36,27 @@ const AgreementParams = z.object({ id: Id });
 /** Why an admin suspends, resumes or terminates an agreement: kept with it and in the audit log. */
 const AgreementActionBody = z.strictObject({ reason: z.string().trim().min(3, 'expected a reason of at least 3 characters').max(2000) });
 
+/**
+ * The catalogue as `user` may see it. Storage (the raw file's path and hash)
+ * is the admin's alone: it names where raw data sits. An operator sees only
+ * the datasets its organisation's agreements grant, and of each only the
+ * granted columns.
+ */
+function catalogueFor(user: User, datasets: DatasetRecord[], agreements: AgreementRecord[]) {
+  if (user.role === 'admin') return datasets;
+  const organization = visibleOrganization(user);
+  const granted = new Map<string, Set<string>>();
+  for (const a of agreements.filter((x) => organization === undefined || x.operator === organization)) {
+    for (const g of a.grants) for (const c of g.columns) granted.set(g.dataset, (granted.get(g.dataset) ?? new Set()).add(c.name));
+  }
+  return datasets
+    .filter((d) => organization === undefined || granted.has(d.name))
+    .map((d) => ({
+      name: d.name, provider: d.provider, origin: d.origin, rows: d.rows, unitColumn: d.unitColumn, registeredAt: d.registeredAt,
+      columns: organization === undefined ? d.columns : d.columns.filter((c) => granted.get(d.name)!.has(c.name)),
+    }));
+}
+
 /** People, datasets, agreements and the audit log: the authority's side (admin, reads for everyone where harmless). */
 export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
   app.post('/v1/users', allow(['admin'], scope.none), async (req, reply) => {
@@ -50,8 +72,8 @@ export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions
   });
 
   app.get('/v1/datasets', allow(ANY_ROLE, scope.tenant), async (req) => {
-    requireRole(req);
-    return { datasets: await engine.cp.listDatasets() };
+    const user = requireRole(req);
+    return { datasets: catalogueFor(user, await engine.cp.listDatasets(), await engine.cp.listAgreements()) };
   });
   app.post('/v1/datasets', allow(['admin'], scope.none), async (req, reply) => {
     const admin = requireRole(req, 'admin');
@@ -60,8 +82,8 @@ export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions
   });
 
   app.get('/v1/agreements', allow(ANY_ROLE, scope.tenant), async (req) => {
-    requireRole(req);
-    return { agreements: await engine.cp.listAgreements() };
+    const organization = visibleOrganization(requireRole(req));
+    return { agreements: (await engine.cp.listAgreements()).filter((a) => organization === undefined || a.operator === organization) };
   });
   app.get('/v1/agreements/:id', allow(ANY_ROLE, scope.agreement()), async (req) => {
     requireRole(req);
