@@ -205,3 +205,24 @@ export async function releaseOutput(engine: Engine, job: ReleaseJobData): Promis
   }
   return r;
 }
+
+/**
+ * An agreement was resumed: its release jobs refused while it was suspended
+ * (SLUICE_ERR_AGREEMENT_NOT_IN_FORCE) are tried again, so an output approved
+ * before the suspension is still released. Runs that ended meanwhile (a run
+ * still running when its release was refused failed) are left alone. Returns
+ * how many were retried.
+ */
+export async function retryRefusedReleases(engine: Engine, agreementId: string): Promise<number> {
+  let retried = 0;
+  for (const job of await engine.releaseQueue.getFailed()) {
+    if (!job.failedReason?.startsWith('SLUICE_ERR_AGREEMENT_NOT_IN_FORCE')) continue;
+    const data = checkJobData(ReleaseJobDataSchema, job.data);
+    const run = await engine.cp.getRun(data.runId);
+    if (!run || run.agreementId !== agreementId || RUN_TRANSITIONS[run.status].length === 0) continue;
+    await job.retry('failed');
+    retried++;
+  }
+  if (retried > 0) log.info('release.retried', { agreement: agreementId, jobs: retried });
+  return retried;
+}

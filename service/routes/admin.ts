@@ -4,6 +4,7 @@ import { COLUMN_CLASSES } from '../../lib/vocabulary.js';
 import { ROLES } from '../../domain/types.js';
 import { SluiceError } from '../../lib/errors.js';
 import { resolveThresholds } from '../../audit/thresholds.js';
+import { retryRefusedReleases } from '../../pipeline/run/lifecycle.js';
 import { registerDataset } from '../../pipeline/store/register.js';
 import { parseBody } from '../parse-body.js';
 import type { RouteOptions } from './context.js';
@@ -113,7 +114,8 @@ export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions
     const admin = requireRole(req, 'admin');
     const { id } = parseParams(AgreementParams, req.params);
     const { reason } = parseBody(AgreementActionBody, req.body);
-    return { agreement: await engine.cp.resumeAgreement(id, admin.id, reason) };
+    const agreement = await engine.cp.resumeAgreement(id, admin.id, reason);
+    return { agreement, releasesRetried: await retryRefusedReleases(engine, id) };
   });
   app.post('/v1/agreements/:id/terminate', allow(['admin'], scope.agreement()), async (req) => {
     const admin = requireRole(req, 'admin');
