@@ -11,6 +11,7 @@ import { releasesRoutes } from './routes/releases.js';
 import { reviewsRoutes } from './routes/reviews.js';
 import { runsRoutes } from './routes/runs.js';
 import { requireRole } from './routes/schemas.js';
+import { refuseUnsafeKeys } from './parse-body.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,13 +33,23 @@ export interface AppOptions {
  * the download of a released artifact. One plugin per resource in routes/.
  */
 export async function buildApp(engine: Engine, options: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024 });
+  // JSON bodies keep `__proto__` / `constructor` as own keys (plain JSON.parse), so the
+  // preValidation hook below refuses them naming their path, before any route sees the body.
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024, onProtoPoisoning: 'ignore', onConstructorPoisoning: 'ignore' });
   const key = loadOrCreateDomainKey(engine.dataRoot.keys);
 
   app.decorateRequest('user', null);
   app.addHook('onRequest', async (req) => {
     const h = req.headers.authorization;
     if (h?.startsWith('Bearer ')) req.user = await engine.cp.authenticate(h.slice(7).trim());
+  });
+  app.addHook('preValidation', async (req) => {
+    try {
+      refuseUnsafeKeys(req.body);
+    } catch (e) {
+      log.warn('http.refused', { route: req.routeOptions.url ?? 'unknown', code: (e as SluiceError).code, reason: 'unsafe-key' });
+      throw e;
+    }
   });
   app.setErrorHandler((err, req, reply) => {
     if (isSluiceError(err)) {
