@@ -223,6 +223,10 @@ export class ControlPlane {
   latestReportFor(artifactHash: string): Promise<ReportRecord | null> {
     return this.#reports.latestReportFor(artifactHash);
   }
+  /** Every report on exactly this hash, of every run that staged it, in save order. */
+  listReportsForArtifact(artifactHash: string): Promise<ReportRecord[]> {
+    return this.#reports.listReportsForArtifact(artifactHash);
+  }
   /** A run's reports in save order. */
   listReportsForRun(runId: string): Promise<ReportRecord[]> {
     return this.#reports.listReportsForRun(runId);

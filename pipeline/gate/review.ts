@@ -1,7 +1,7 @@
 import { SluiceError } from '../../lib/errors.js';
 import { log } from '../../lib/log.js';
 import { checkReviewAllowed, releaseDecision } from '../../audit/gate-policy.js';
-import type { User } from '../../domain/types.js';
+import type { ReportRecord, Run, User } from '../../domain/types.js';
 import type { Engine } from '../engine.js';
 import { blockRun, requestRelease } from '../run/lifecycle.js';
 import { extOf } from '../store/store.js';
@@ -15,10 +15,38 @@ export interface ReviewRequest {
   exception?: boolean;
 }
 
+/** Statuses of a run that waits on the reviews of its outputs. */
+const WAITING = new Set(['awaiting-review', 'blocked']);
+
+/** One run that staged the artifact, with its latest report on it. */
+interface Staging {
+  run: Run;
+  report: ReportRecord & { outputId: string };
+}
+
+/**
+ * Every run that staged this artifact and waits on its reviews, each with its
+ * latest report on the hash (one per run and output): an identical artifact
+ * staged by several runs is reviewed once and released for each. The run of
+ * `latest` (the latest report) is always among them.
+ */
+async function stagingRuns(engine: Engine, artifactHash: string, latest: ReportRecord): Promise<Staging[]> {
+  const byRunOutput = new Map<string, ReportRecord>();
+  for (const r of await engine.cp.listReportsForArtifact(artifactHash)) if (r.runId && r.outputId) byRunOutput.set(`${r.runId}\u0000${r.outputId}`, r);
+  const out: Staging[] = [];
+  for (const report of byRunOutput.values()) {
+    const run = await engine.cp.getRun(report.runId!);
+    if (run && (report.runId === latest.runId || WAITING.has(run.status))) out.push({ run, report: report as Staging['report'] });
+  }
+  return out;
+}
+
 /**
  * Records a review. The approval binds to the artifact's hash: the staged file
- * is re-hashed first, and a review of anything else is refused. When the
- * reviews now make the artifact releasable, the release step is enqueued.
+ * is re-hashed first, and a review of anything else is refused. For each run
+ * that staged the artifact and that the reviews now make releasable, a release
+ * is enqueued; a reject blocks each of them. A reviewer who submitted any of
+ * those runs may not review it.
  * Every refusal is logged in the audit log before it is returned.
  */
 export async function submitReview(engine: Engine, user: User, req: ReviewRequest): Promise<{ reviewId: string; releaseQueued: boolean }> {
@@ -39,10 +67,12 @@ export async function submitReview(engine: Engine, user: User, req: ReviewReques
     return refuse(new SluiceError('SLUICE_ERR_REVIEW_REFUSED', `artifact ${req.artifactHash.slice(0, 12)} changed since its audit; it needs a new audit and new reviews`));
   }
   const existing = await engine.cp.listReviews(req.artifactHash);
+  const staging = await stagingRuns(engine, req.artifactHash, report);
+  const submitter = staging.find((s) => s.run.submittedBy === user.id)?.run ?? run;
   try {
     checkReviewAllowed({
       reviewer: { id: user.id, role: user.role },
-      submitterId: run.submittedBy,
+      submitterId: submitter.submittedBy,
       artifactHash: req.artifactHash,
       reportArtifactHash: (report.report as { subject: { artifactHash: string } }).subject.artifactHash,
       reportStatus: report.status,
@@ -58,13 +88,15 @@ export async function submitReview(engine: Engine, user: User, req: ReviewReques
     artifactHash: req.artifactHash, reportId: report.id, reviewerId: user.id, decision: req.decision, exception: req.exception ?? false, reason: req.reason,
   });
   const reviews = await engine.cp.listReviews(req.artifactHash);
-  const decision = releaseDecision({ kind: artifact.kind as 'table' | 'extract' | 'model' | 'file', reportStatus: report.status, reviews, submitterId: run.submittedBy } as Parameters<typeof releaseDecision>[0]);
   let releaseQueued = false;
-  if (decision.releasable) {
-    await requestRelease(engine, { runId: run.id, outputId: report.outputId, artifactHash: req.artifactHash, approvedBy: user.id });
-    releaseQueued = true;
-  } else if (req.decision === 'reject') {
-    await blockRun(engine, run.id, user.id, req.artifactHash);
+  for (const s of staging) {
+    const decision = releaseDecision({ kind: artifact.kind as 'table' | 'extract' | 'model' | 'file', reportStatus: s.report.status, reviews, submitterId: s.run.submittedBy } as Parameters<typeof releaseDecision>[0]);
+    if (decision.releasable) {
+      await requestRelease(engine, { runId: s.run.id, outputId: s.report.outputId, artifactHash: req.artifactHash, approvedBy: user.id });
+      releaseQueued = true;
+    } else if (req.decision === 'reject') {
+      await blockRun(engine, s.run.id, user.id, req.artifactHash);
+    }
   }
   return { reviewId, releaseQueued };
 }
