@@ -37,6 +37,7 @@ import type {
   UserRecord,
   Zone,
 } from './types.js';
+import { loadPersonKey } from './person.js';
 import { UsersRepo, type NewUser } from './users-repo.js';
 
 export type { NewArtifact, NewRelease, NewReport, NewReview, NewRun, NewUser, RunQuery, StepPatch, AuditLogHead, AuditLogInput, AuditLogQuery, AuditLogVerification };
@@ -65,8 +66,8 @@ export class ControlPlane {
   readonly #reviews: ReviewsRepo;
   readonly #releases: ReleasesRepo;
 
-  private constructor(readonly db: Db) {
-    this.#users = new UsersRepo(db);
+  private constructor(readonly db: Db, personKey: Buffer) {
+    this.#users = new UsersRepo(db, personKey);
     this.#datasets = new DatasetsRepo(db);
     this.#agreements = new AgreementsRepo(db);
     this.#runs = new RunsRepo(db);
@@ -94,7 +95,7 @@ export class ControlPlane {
             ? { memoryIdentity: `${describeDatabaseUrl(options.databaseUrl)}#${db.schema}` }
             : {},
       );
-      return new ControlPlane(withAuditChain(db, chain));
+      return new ControlPlane(withAuditChain(db, chain), loadPersonKey(options.dataRoot));
     } catch (e) {
       await db.close().catch(() => undefined);
       throw e;
@@ -108,7 +109,11 @@ export class ControlPlane {
 
   // ------------------------------------------------------------ users
 
-  /** Creates a user; the token is returned once and only its sha256 is stored. */
+  /**
+   * Creates a user bound to the person of `input.personId` (a resident ID
+   * number; only its keyed token is stored); the token is returned once and
+   * only its sha256 is stored.
+   */
   createUser(input: NewUser, by = 'system'): Promise<{ user: UserRecord; token: string }> {
     return this.#users.createUser(input, by);
   }
@@ -119,6 +124,10 @@ export class ControlPlane {
   /** One user, or null. */
   getUser(id: string): Promise<UserRecord | null> {
     return this.#users.getUser(id);
+  }
+  /** The person token of each account of `ids` bound to a person (compared in the domain, never returned by the API). */
+  personsOf(ids: readonly string[]): Promise<Map<string, string>> {
+    return this.#users.personsOf(ids);
   }
   /** All users. */
   listUsers(): Promise<UserRecord[]> {

@@ -41,18 +41,30 @@ async function stagingRuns(engine: Engine, artifactHash: string, latest: ReportR
   return out;
 }
 
+/** Reviews with the person behind each reviewer's account (where bound), so the policy compares people. */
+async function withPersons<R extends { reviewerId: string }>(engine: Engine, reviews: readonly R[]): Promise<(R & { reviewerPerson?: string })[]> {
+  const people = await engine.cp.personsOf(reviews.map((r) => r.reviewerId));
+  return reviews.map((r) => {
+    const person = people.get(r.reviewerId);
+    return person === undefined ? r : { ...r, reviewerPerson: person };
+  });
+}
+
 /**
  * Records a review. The approval binds to the artifact's hash: the staged file
  * is re-hashed first, and a review of anything else is refused. For each run
  * that staged the artifact and that the reviews now make releasable, a release
- * is enqueued; a reject blocks each of them. A reviewer who submitted any of
- * those runs may not review it.
+ * is enqueued; a reject blocks each of them. Reviewers and submitters are
+ * compared as people (the person token behind each account): a reviewer who is
+ * the person who submitted any of those runs may not review it, and two
+ * accounts of one person count as one reviewer.
  * Every refusal is logged in the audit log before it is returned.
  */
 export async function submitReview(engine: Engine, user: User, req: ReviewRequest): Promise<{ reviewId: string; releaseQueued: boolean }> {
   const refuse = async (e: unknown): Promise<never> => {
     const code = e instanceof SluiceError ? e.code : 'SLUICE_ERR_INTERNAL';
-    await engine.cp.log({ actor: user.id, action: 'review.refused', subject: req.artifactHash, details: { code, decision: req.decision } });
+    const rule = e instanceof SluiceError ? e.details?.['rule'] : undefined;
+    await engine.cp.log({ actor: user.id, action: 'review.refused', subject: req.artifactHash, details: { code, decision: req.decision, ...(typeof rule === 'string' ? { rule } : {}) } });
     log.warn('review.refused', { user: user.id, artifact: req.artifactHash.slice(0, 12), code });
     throw e;
   };
@@ -66,13 +78,17 @@ export async function submitReview(engine: Engine, user: User, req: ReviewReques
   if (!(await engine.store.verify('staging', req.artifactHash, ext))) {
     return refuse(new SluiceError('SLUICE_ERR_REVIEW_REFUSED', `artifact ${req.artifactHash.slice(0, 12)} changed since its audit; it needs a new audit and new reviews`));
   }
-  const existing = await engine.cp.listReviews(req.artifactHash);
   const staging = await stagingRuns(engine, req.artifactHash, report);
-  const submitter = staging.find((s) => s.run.submittedBy === user.id)?.run ?? run;
+  const people = await engine.cp.personsOf([user.id, ...staging.map((s) => s.run.submittedBy)]);
+  const existing = await withPersons(engine, await engine.cp.listReviews(req.artifactHash));
+  const me = people.get(user.id);
+  // The submitter checked is the one who is this reviewer (account or person), if any run has one.
+  const submitter = staging.find((s) => s.run.submittedBy === user.id || (me !== undefined && people.get(s.run.submittedBy) === me))?.run ?? run;
   try {
     checkReviewAllowed({
-      reviewer: { id: user.id, role: user.role },
+      reviewer: { id: user.id, role: user.role, person: me ?? null },
       submitterId: submitter.submittedBy,
+      submitterPerson: people.get(submitter.submittedBy),
       artifactHash: req.artifactHash,
       reportArtifactHash: (report.report as { subject: { artifactHash: string } }).subject.artifactHash,
       reportStatus: report.status,
@@ -87,10 +103,12 @@ export async function submitReview(engine: Engine, user: User, req: ReviewReques
   const reviewId = await engine.cp.addReview({
     artifactHash: req.artifactHash, reportId: report.id, reviewerId: user.id, decision: req.decision, exception: req.exception ?? false, reason: req.reason,
   });
-  const reviews = await engine.cp.listReviews(req.artifactHash);
+  const reviews = await withPersons(engine, await engine.cp.listReviews(req.artifactHash));
   let releaseQueued = false;
   for (const s of staging) {
-    const decision = releaseDecision({ kind: artifact.kind as 'table' | 'extract' | 'model' | 'file', reportStatus: s.report.status, reviews, submitterId: s.run.submittedBy } as Parameters<typeof releaseDecision>[0]);
+    const decision = releaseDecision({
+      kind: artifact.kind as 'table' | 'extract' | 'model' | 'file', reportStatus: s.report.status, reviews, submitterId: s.run.submittedBy, submitterPerson: people.get(s.run.submittedBy),
+    } as Parameters<typeof releaseDecision>[0]);
     if (decision.releasable) {
       await requestRelease(engine, { runId: s.run.id, outputId: s.report.outputId, artifactHash: req.artifactHash, approvedBy: user.id });
       releaseQueued = true;

@@ -8,7 +8,8 @@ import { parseBody } from '../parse-body.js';
 import type { RouteOptions } from './context.js';
 import { Id, parseParams, requireRole } from './schemas.js';
 
-const UserBody = z.strictObject({ name: z.string().min(1).max(100), role: z.enum(['operator', 'reviewer', 'admin']), organization: z.string().min(1).max(200) });
+/** `personId`: the person's resident ID number; only its keyed token is stored (domain/person.ts). */
+const UserBody = z.strictObject({ name: z.string().min(1).max(100), role: z.enum(['operator', 'reviewer', 'admin']), organization: z.string().min(1).max(200), personId: z.string({ error: 'a resident ID number' }).max(64) });
 const DatasetBody = z.strictObject({
   name: z.string(),
   file: z.string().min(1),

@@ -9,6 +9,7 @@ import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import { buildApp } from '../../service/app.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, settleRun, shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const AGREEMENT = {
   id: 'AGR-TWIN-1', scenario: 'identical artifacts', operator: 'ops-co', purpose: 'test', useClass: 'public-interest' as const, status: 'active' as const,
@@ -64,7 +65,7 @@ describe('two runs that stage an identical artifact', () => {
     workers = startWorkers(engine, { concurrency: 1 });
     app = await buildApp(engine);
     const people = [['operator', 'operator', 'ops-co'], ['operator2', 'operator', 'ops-co'], ['rev1', 'reviewer', 'experts'], ['rev2', 'reviewer', 'experts']] as const;
-    for (const [name, role, org] of people) tokens[name] = (await engine.cp.createUser({ name, role, organization: org })).token;
+    for (const [i, [name, role, org]] of people.entries()) tokens[name] = (await engine.cp.createUser({ name, role, organization: org, personId: syntheticResidentId(i + 1) })).token;
     await registerPopulation(engine, root, 1000, 5);
     await engine.cp.createAgreement(AGREEMENT);
   });

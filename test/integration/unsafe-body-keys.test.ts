@@ -8,6 +8,7 @@ import { Engine } from '../../pipeline/engine.js';
 import { buildApp } from '../../service/app.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const KEYS = ['__proto__', 'constructor', 'prototype'] as const;
 
@@ -50,7 +51,7 @@ describe('HTTP bodies with keys that reach into prototypes are refused, naming t
     configureLog({ level: 'silent' });
     engine = await Engine.open({ dataRoot: root, databaseUrl: '', queuePrefix: `sluice-keys-${process.pid}`, redisUrl: TEST_REDIS_URL });
     app = await buildApp(engine);
-    token = (await engine.cp.createUser({ name: 'admin', role: 'admin', organization: 'authority' })).token;
+    token = (await engine.cp.createUser({ name: 'admin', role: 'admin', organization: 'authority', personId: syntheticResidentId(1) })).token;
   });
 
   afterAll(async () => {
