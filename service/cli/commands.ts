@@ -485,7 +485,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'user create', group: 'service', json: true, roles: ['admin'],
-    summary: 'create a person with a role; prints their token once',
+    summary: 'create an account of a person (their resident ID number, kept only as a keyed token) with a role; prints their token once',
     flags: {
       name: { type: 'string', value: 'N', description: "the person's name", required: true },
       role: { type: 'string', value: 'ROLE', description: 'what they may do', required: true, choices: ROLES },
