@@ -12,6 +12,12 @@
  * - Approval binds to an artifact hash. Reviews of another hash never count; a
  *   changed artifact starts with no reviews.
  * - Any reject of this hash blocks release, whoever else approved.
+ * - People, not accounts: where the person behind an account is given (its
+ *   person token), every comparison — self-approval, "already reviewed", the
+ *   two reviewers of an exception — is between persons, so a second account of
+ *   the submitter, or two accounts of one reviewer, count as that one person.
+ *   A reviewer whose account is bound to no person (`person: null`) may not
+ *   review. Without person tokens (pure callers), accounts stand for persons.
  */
 import { SluiceError } from '../lib/errors.js';
 import type { Status } from '../lib/vocabulary.js';
@@ -19,6 +25,8 @@ import type { Status } from '../lib/vocabulary.js';
 /** A review as the policy sees it (structurally compatible with domain `Review`). */
 export interface PolicyReview {
   reviewerId: string;
+  /** The person behind the reviewer's account (its person token); the account id stands in when absent. */
+  reviewerPerson?: string | undefined;
   /** The hash reviewed; when present, reviews of other hashes are ignored. */
   artifactHash?: string;
   decision: 'approve' | 'reject';
@@ -28,9 +36,12 @@ export interface PolicyReview {
 
 /** Input of {@link checkReviewAllowed}. */
 export interface ReviewAttempt {
-  reviewer: { id: string; role: 'operator' | 'reviewer' | 'admin' | string };
+  /** `person`: the reviewer's person token; null when the account is bound to no person (refused). */
+  reviewer: { id: string; role: 'operator' | 'reviewer' | 'admin' | string; person?: string | null };
   /** Who submitted the run that produced the artifact. */
   submitterId: string;
+  /** The person behind the submitter's account (its person token), when known. */
+  submitterPerson?: string | undefined;
   /** The artifact hash the reviewer is deciding on (as re-hashed from the staged file). */
   artifactHash: string;
   /** The artifact hash the audit report is about. */
@@ -53,6 +64,16 @@ function short(hash: string): string {
   return hash.slice(0, 12);
 }
 
+/** The person a review counts for: its reviewer's person token, else the account. */
+function personOf(r: PolicyReview): string {
+  return r.reviewerPerson ?? r.reviewerId;
+}
+
+/** True when a review is by the submitter: the same account, or another account of the same person. */
+function bySubmitter(r: PolicyReview, submitterId: string, submitterPerson: string | undefined): boolean {
+  return r.reviewerId === submitterId || (submitterPerson !== undefined && personOf(r) === submitterPerson);
+}
+
 /**
  * Throws SLUICE_ERR_REVIEW_REFUSED unless this review may be recorded:
  * the reviewer has the role `reviewer`, is not the submitter and has not yet
@@ -66,8 +87,19 @@ export function checkReviewAllowed(attempt: ReviewAttempt): void {
   if (reviewer.role !== 'reviewer') {
     throw refuseReview(`user ${reviewer.id} has role ${reviewer.role}; only a reviewer may review an output`, { reviewer: reviewer.id });
   }
+  if (reviewer.person === null) {
+    throw refuseReview(`user ${reviewer.id} is bound to no person; a reviewer account needs the person's ID number (sluice user create --id-number)`, {
+      reviewer: reviewer.id, rule: 'person-unknown',
+    });
+  }
   if (reviewer.id === submitterId) {
     throw refuseReview(`user ${reviewer.id} submitted this run and may not review its outputs`, { reviewer: reviewer.id });
+  }
+  const self: PolicyReview = { reviewerId: reviewer.id, reviewerPerson: reviewer.person ?? undefined, decision };
+  if (bySubmitter(self, submitterId, attempt.submitterPerson)) {
+    throw refuseReview(`user ${reviewer.id} is another account of the person who submitted this run, who may not review its outputs`, {
+      reviewer: reviewer.id, rule: 'same-person',
+    });
   }
   if (artifactHash !== reportArtifactHash) {
     throw refuseReview(
@@ -75,11 +107,14 @@ export function checkReviewAllowed(attempt: ReviewAttempt): void {
       { artifactHash, reportArtifactHash },
     );
   }
-  const already = attempt.existingReviews.some(
-    (r) => r.reviewerId === reviewer.id && (r.artifactHash === undefined || r.artifactHash === artifactHash),
-  );
-  if (already) {
+  const ofThisHash = attempt.existingReviews.filter((r) => r.artifactHash === undefined || r.artifactHash === artifactHash);
+  if (ofThisHash.some((r) => r.reviewerId === reviewer.id)) {
     throw refuseReview(`user ${reviewer.id} has already reviewed artifact ${short(artifactHash)}`, { reviewer: reviewer.id });
+  }
+  if (ofThisHash.some((r) => personOf(r) === personOf(self))) {
+    throw refuseReview(`user ${reviewer.id} is another account of a person who has already reviewed artifact ${short(artifactHash)}`, {
+      reviewer: reviewer.id, rule: 'same-person',
+    });
   }
   if (exception && reportStatus !== 'fail') {
     throw refuseReview(`an exception applies only to a failed audit; this report's status is ${reportStatus}`);
@@ -106,6 +141,8 @@ export interface ReleaseQuestion {
   /** Reviews of this artifact's hash (others are ignored when `artifactHash` is given). */
   reviews: readonly PolicyReview[];
   submitterId: string;
+  /** The person behind the submitter's account (its person token), when known. */
+  submitterPerson?: string | undefined;
   /** The artifact hash; when given, reviews of another hash are ignored. */
   artifactHash?: string;
 }
@@ -124,19 +161,20 @@ export interface ReleaseAnswer {
  * - pass + model → one approving reviewer who is not the submitter (§4.4: models are reviewed);
  * - pass + extract / file → one approving reviewer (row-level products are reviewed);
  * - pass + table → releasable without review.
- * Approvals by the submitter never count.
+ * Approvals by the submitter (any account of theirs) never count; reviewers
+ * are counted as persons.
  */
 export function releaseDecision(question: ReleaseQuestion): ReleaseAnswer {
-  const { kind, reportStatus, submitterId, artifactHash } = question;
+  const { kind, reportStatus, submitterId, submitterPerson, artifactHash } = question;
   const reviews = question.reviews.filter((r) => artifactHash === undefined || r.artifactHash === undefined || r.artifactHash === artifactHash);
   const rejects = reviews.filter((r) => r.decision === 'reject');
   if (rejects.length > 0) {
     return { releasable: false, needs: `rejected by ${rejects.length === 1 ? 'a reviewer' : `${rejects.length} reviewers`}; a changed artifact needs a new audit` };
   }
-  const approvers = new Set(reviews.filter((r) => r.decision === 'approve' && r.reviewerId !== submitterId).map((r) => r.reviewerId));
+  const approvers = new Set(reviews.filter((r) => r.decision === 'approve' && !bySubmitter(r, submitterId, submitterPerson)).map(personOf));
   if (reportStatus === 'fail') {
     const excepting = new Set(
-      reviews.filter((r) => r.decision === 'approve' && r.exception === true && r.reviewerId !== submitterId).map((r) => r.reviewerId),
+      reviews.filter((r) => r.decision === 'approve' && r.exception === true && !bySubmitter(r, submitterId, submitterPerson)).map(personOf),
     );
     return excepting.size >= 2
       ? { releasable: true, needs: 'nothing: exception approved by two independent reviewers' }

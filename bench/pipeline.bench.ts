@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openDuck, quoteLiteral } from '../lib/duck.js';
 import { configureLog } from '../lib/log.js';
 import { generate } from '../synthetic/generate.js';
+import { syntheticResidentId } from '../synthetic/person-ids.js';
 import { Engine } from '../pipeline/engine.js';
 import { registerDataset } from '../pipeline/store/register.js';
 import { stepJobId, submitRun } from '../pipeline/run/submit.js';
@@ -87,7 +88,7 @@ const suite: BenchSuite = {
       const classes = Object.fromEntries(popBig.columns.map((c) => [c.name, c.class]));
       const grants = [{ name: 'id_number', treatment: 'tokenize' as const }, { name: 'birth_date', treatment: 'none' as const }, { name: 'sex', treatment: 'none' as const }, { name: 'area_name', treatment: 'none' as const }];
       const agreement = { scenario: 'bench', operator: 'bench', purpose: 'bench', useClass: 'public-interest' as const, status: 'active' as const, validFrom: '2026-01-01', validTo: '2028-12-31' };
-      const op: User = (await engine.cp.createUser({ name: 'bench', role: 'operator', organization: 'bench' })).user;
+      const op: User = (await engine.cp.createUser({ name: 'bench', role: 'operator', organization: 'bench', personId: syntheticResidentId(1) })).user;
 
       // 1. Orchestration overhead per step.
       await registerDataset(engine, { name: 'population', file: popSmall.file, provider: 'p', origin: 'public', unitColumn: 'id_number', classes }, 'bench');

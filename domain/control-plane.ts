@@ -38,6 +38,7 @@ import type {
   UserRecord,
   Zone,
 } from './types.js';
+import { loadPersonKey } from './person.js';
 import { UsersRepo, type NewUser } from './users-repo.js';
 import { TenancyRepo, type ResourceOwner } from './tenancy-repo.js';
 import { AccessLogRepo, type AccessLogEntry, type AccessLogQuery, type NewAccessLogEntry } from './access-log-repo.js';
@@ -71,8 +72,8 @@ export class ControlPlane {
   readonly #tenancy: TenancyRepo;
   readonly #accessLog: AccessLogRepo;
 
-  private constructor(readonly db: Db) {
-    this.#users = new UsersRepo(db);
+  private constructor(readonly db: Db, personKey: Buffer) {
+    this.#users = new UsersRepo(db, personKey);
     this.#datasets = new DatasetsRepo(db);
     this.#agreements = new AgreementsRepo(db);
     this.#runs = new RunsRepo(db);
@@ -102,7 +103,7 @@ export class ControlPlane {
             ? { memoryIdentity: `${describeDatabaseUrl(options.databaseUrl)}#${db.schema}` }
             : {},
       );
-      return new ControlPlane(withAuditChain(db, chain));
+      return new ControlPlane(withAuditChain(db, chain), loadPersonKey(options.dataRoot));
     } catch (e) {
       await db.close().catch(() => undefined);
       throw e;
@@ -116,7 +117,11 @@ export class ControlPlane {
 
   // ------------------------------------------------------------ users
 
-  /** Creates a user; the token is returned once and only its sha256 is stored. */
+  /**
+   * Creates a user bound to the person of `input.personId` (a resident ID
+   * number; only its keyed token is stored); the token is returned once and
+   * only its sha256 is stored.
+   */
   createUser(input: NewUser, by = 'system'): Promise<{ user: UserRecord; token: string }> {
     return this.#users.createUser(input, by);
   }
@@ -127,6 +132,10 @@ export class ControlPlane {
   /** One user, or null. */
   getUser(id: string): Promise<UserRecord | null> {
     return this.#users.getUser(id);
+  }
+  /** The person token of each account of `ids` bound to a person (compared in the domain, never returned by the API). */
+  personsOf(ids: readonly string[]): Promise<Map<string, string>> {
+    return this.#users.personsOf(ids);
   }
   /** All users. */
   listUsers(): Promise<UserRecord[]> {
@@ -238,6 +247,10 @@ export class ControlPlane {
   /** The latest report on exactly this hash, or null. */
   latestReportFor(artifactHash: string): Promise<ReportRecord | null> {
     return this.#reports.latestReportFor(artifactHash);
+  }
+  /** Every report on exactly this hash, of every run that staged it, in save order. */
+  listReportsForArtifact(artifactHash: string): Promise<ReportRecord[]> {
+    return this.#reports.listReportsForArtifact(artifactHash);
   }
   /** A run's reports in save order. */
   listReportsForRun(runId: string): Promise<ReportRecord[]> {

@@ -79,6 +79,11 @@ export class ReportsRepo {
     return rows[0] ? toReport(rows[0]) : null;
   }
 
+  /** Every report on exactly this hash (of every run that staged it), in the order they were saved. */
+  async listReportsForArtifact(artifactHash: string): Promise<ReportRecord[]> {
+    return (await this.db.query<ReportRow>(`SELECT ${COLS} FROM audit_reports WHERE artifact_hash = $1 ORDER BY n`, [artifactHash])).map(toReport);
+  }
+
   /** A run's reports, in the order they were saved. */
   async listReportsForRun(runId: string): Promise<ReportRecord[]> {
     return (await this.db.query<ReportRow>(`SELECT ${COLS} FROM audit_reports WHERE run_id = $1 ORDER BY n`, [runId])).map(toReport);

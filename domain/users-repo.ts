@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { appendAuditLog } from './audit-log.js';
 import { parseInput, toIso, type Db } from './db.js';
+import { checkResidentId, personToken } from './person.js';
 import { hashToken, looksLikeToken, newToken, tokenHashesEqual } from './tokens.js';
 import { ROLES, type Role, type User, type UserRecord } from './types.js';
 
@@ -10,6 +11,8 @@ export interface NewUser {
   name: string;
   role: Role;
   organization: string;
+  /** The person's resident ID number: only its keyed token is stored ({@link personToken}). */
+  personId: string;
 }
 
 const NewUserSchema = z.object({
@@ -34,22 +37,32 @@ function toUser(r: UserRow): UserRecord {
 }
 
 /**
- * People and their API tokens. A token is `slc_` + 32 random bytes
- * (base64url); only its sha256 hex is stored, so a database dump yields no
- * usable token.
+ * Accounts, the people they belong to, and their API tokens. A token is
+ * `slc_` + 32 random bytes (base64url); only its sha256 hex is stored, so a
+ * database dump yields no usable token. Each account is bound to one person
+ * by a keyed token of the person's resident ID number (never the number).
  */
 export class UsersRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly personKey: Buffer,
+  ) {}
 
-  /** Creates a user and returns the token, which is not retrievable later. Logged as `user.create`. */
+  /**
+   * Creates a user bound to the person of `input.personId` and returns the
+   * token, which is not retrievable later. Logged as `user.create`.
+   * SLUICE_ERR_INPUT_INVALID naming `personId` (never its value) when it is not
+   * a valid resident ID number.
+   */
   async createUser(input: NewUser, by = 'system'): Promise<{ user: UserRecord; token: string }> {
     const u = parseInput(NewUserSchema, input, 'user');
+    const person = personToken(this.personKey, checkResidentId((input as { personId?: unknown }).personId, 'personId'));
     const { token, hash } = newToken();
     const id = `usr_${randomUUID()}`;
     const user = await this.db.tx(async (t) => {
       const rows = await t.query<UserRow>(
-        `INSERT INTO users (id, name, role, organization, token_hash) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLS}`,
-        [id, u.name, u.role, u.organization, hash],
+        `INSERT INTO users (id, name, role, organization, token_hash, person_token) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLS}`,
+        [id, u.name, u.role, u.organization, hash, person],
       );
       await appendAuditLog(t, { actor: by, action: 'user.create', subject: id, details: { role: u.role } });
       return toUser(rows[0] as UserRow);
@@ -75,6 +88,18 @@ export class UsersRepo {
   async getUser(id: string): Promise<UserRecord | null> {
     const rows = await this.db.query<UserRow>(`SELECT ${COLS} FROM users WHERE id = $1`, [id]);
     return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  /**
+   * The person token of each of `ids` that exists and is bound to a person
+   * (accounts created before people were recorded have none). Tokens stay in
+   * the domain: they are compared, never returned by the API.
+   */
+  async personsOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows = await this.db.query<{ id: string; person_token: string | null }>('SELECT id, person_token FROM users WHERE id = ANY($1::text[])', [unique]);
+    return new Map(rows.filter((r) => r.person_token !== null).map((r) => [r.id, r.person_token!]));
   }
 
   /** All users, oldest first. */

@@ -16,6 +16,7 @@ import { FailureLimiter } from './rate-limit.js';
 import { recordRefusal } from './refusals.js';
 import { accessLogRoutes } from './routes/access-log.js';
 import { loadConfig } from '../lib/config.js';
+import { refuseUnsafeKeys } from './parse-body.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,12 +49,22 @@ export interface AppOptions {
  * the download of a released artifact. One plugin per resource in routes/.
  */
 export async function buildApp(engine: Engine, options: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024 });
+  // JSON bodies keep `__proto__` / `constructor` as own keys (plain JSON.parse), so the
+  // preValidation hook below refuses them naming their path, before any route sees the body.
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024, onProtoPoisoning: 'ignore', onConstructorPoisoning: 'ignore' });
   const key = loadOrCreateDomainKey(engine.dataRoot.keys);
 
   const config = loadConfig();
   const limiter = new FailureLimiter(options.accessFailureLimit ?? config.accessFailureLimit, options.accessFailureWindowMs ?? config.accessFailureWindowMs);
   app.decorate('accessRoutes', installAccessLayer(app, engine, limiter));
+  app.addHook('preValidation', async (req) => {
+    try {
+      refuseUnsafeKeys(req.body);
+    } catch (e) {
+      log.warn('http.refused', { route: req.routeOptions.url ?? 'unknown', code: (e as SluiceError).code, reason: 'unsafe-key' });
+      throw e;
+    }
+  });
   app.setErrorHandler(async (err, req, reply) => {
     if (isSluiceError(err)) {
       const e = err as SluiceError;

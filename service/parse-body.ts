@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { SluiceError } from '../lib/errors.js';
+import { SAFE_KEY_EXPECTED, findUnsafeKey } from '../lib/unsafe-keys.js';
 
 /** Describes a found value by its type only: request bodies may carry data. */
 export function describeFound(v: unknown): string {
@@ -19,11 +20,33 @@ function at(value: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
+/** `what.a.b[2].c` from path segments; a key that is not name-shaped is shown by its length only. */
+function bodyPath(what: string, path: readonly (string | number)[]): string {
+  const seg = (s: string | number) => (typeof s === 'number' ? `[${s}]` : /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(s) ? `.${s}` : `[key of ${[...s].length} characters]`);
+  return path.reduce<string>((out, s) => out + seg(s), what);
+}
+
+/**
+ * Refuses a parsed body (or CLI input) with a `__proto__`, `constructor` or
+ * `prototype` key at any depth: SLUICE_ERR_INPUT_INVALID naming its path.
+ */
+export function refuseUnsafeKeys(body: unknown, what = 'body'): void {
+  const path = findUnsafeKey(body);
+  if (!path) return;
+  const where = bodyPath(what, path);
+  const key = String(path[path.length - 1]);
+  throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${where}: expected ${SAFE_KEY_EXPECTED}; found the key "${key}"`, {
+    details: { issues: [{ path: where, expected: SAFE_KEY_EXPECTED, found: `the key "${key}"` }] },
+  });
+}
+
 /**
  * Validates an HTTP body or CLI input with a zod schema; a failure is one
- * SluiceError listing every problem as `<path>: expected …, found …`.
+ * SluiceError listing every problem as `<path>: expected …, found …`. A body
+ * with a prototype-reaching key is refused first ({@link refuseUnsafeKeys}).
  */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown, what = 'body'): T {
+  refuseUnsafeKeys(body, what);
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => {

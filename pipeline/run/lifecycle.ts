@@ -166,16 +166,28 @@ export async function blockRun(engine: Engine, runId: string, reviewerId: string
   await moveRun(engine, runId, 'blocked', { actor: reviewerId, action: 'run.reject', details: { artifactHash } });
 }
 
+/** The release job's id: one per release (run, output and artifact), never per artifact alone. */
+export function releaseJobId(data: Pick<ReleaseJobData, 'runId' | 'outputId' | 'artifactHash'>): string {
+  return `rel.${data.runId}.${data.outputId}.${data.artifactHash.slice(0, 16)}`;
+}
+
 /**
  * The one way to ask for a release, for the gate and for a reviewer alike:
- * a job on the release queue. Its id is unique per release — run, output and
- * artifact — so a retried approval does not release twice, while two runs
- * staging an identical artifact are released each.
+ * a job on the release queue. Its id is unique per release ({@link releaseJobId}),
+ * so a retried approval does not release twice (BullMQ keeps one job per id),
+ * while two runs staging an identical artifact are released each. A release
+ * job of that id that had failed is retried, so an approved artifact is released.
  */
 export async function requestRelease(engine: Engine, req: ReleaseJobData): Promise<void> {
   const data = checkJobData(ReleaseJobDataSchema, req);
+  const jobId = releaseJobId(data);
+  const earlier = await engine.releaseQueue.getJob(jobId);
+  if (earlier && (await earlier.isFailed())) {
+    await earlier.retry('failed');
+    return;
+  }
   await engine.releaseQueue.add('release', data, {
-    jobId: `rel.${data.runId}.${data.outputId}.${data.artifactHash.slice(0, 16)}`,
+    jobId,
     attempts: 3,
     backoff: { type: 'exponential', delay: 1000 },
   });

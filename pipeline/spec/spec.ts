@@ -6,9 +6,10 @@
  * Found values are described by type ("the string \"people\"" only for
  * identifier-shaped names, else "a string of N characters"), never echoed.
  */
-import { LineCounter, parseDocument, isMap, isScalar, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, isPair, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { SluiceError } from '../../lib/errors.js';
+import { SAFE_KEY_EXPECTED, findUnsafeKey, isUnsafeKey } from '../../lib/unsafe-keys.js';
 import { Measure } from '../steps/aggregate.js';
 import { findStepDefinition, registryGeneration, stepDefinitions, type SpecStep } from '../steps/index.js';
 import { AGREEMENT_ID, COLUMN, DATASET_NAME, IDENT_SHAPED, INPUT_NAME, OUTPUT_ID, SPEC_NAME, STEP_ID, describeFound, specPath, throwIssues, type SpecIssue } from './fields.js';
@@ -142,6 +143,12 @@ export function validateSpecObject(value: unknown): { spec: JobSpec; issues: [] 
     const path = specPath(segments);
     if (!issues.some((i) => i.path === path && i.expected === expected)) issues.push({ path, line: null, expected, found, segments });
   };
+  const unsafe = findUnsafeKey(value);
+  if (unsafe) {
+    // Refused before the schema looks at the document.
+    add(unsafe, SAFE_KEY_EXPECTED, `the key "${String(unsafe[unsafe.length - 1])}"`);
+    return { spec: null, issues };
+  }
   const steps = valueAt(value, ['steps']);
   const nonExtractInput = new Set<number>();
   if (Array.isArray(steps)) {
@@ -280,6 +287,32 @@ function checkReferences(value: unknown, add: Add, nonExtractInput: Set<number>)
 
 // ------------------------------------------------------------------ YAML
 
+/**
+ * The first mapping key named `__proto__`, `constructor` or `prototype` in the
+ * YAML document itself (before it becomes objects), with its path and line.
+ * Keys that are themselves collections are searched too.
+ */
+function unsafeYamlKey(node: unknown, path: PropertyKey[], lc: LineCounter): SpecIssue | null {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const key = isScalar(pair.key) ? String(pair.key.value) : null;
+      if (key !== null && isUnsafeKey(key)) {
+        const range = (pair.key as YamlNode).range;
+        return { path: specPath([...path, key]), line: range ? lc.linePos(range[0]).line : null, expected: SAFE_KEY_EXPECTED, found: `the key "${key}"` };
+      }
+      const found = (key === null ? unsafeYamlKey(pair.key, path, lc) : null) ?? unsafeYamlKey(pair.value, key === null ? path : [...path, key], lc);
+      if (found) return found;
+    }
+  } else if (isSeq(node)) {
+    for (let i = 0; i < node.items.length; i++) {
+      const found = unsafeYamlKey(node.items[i], [...path, i], lc);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
 function nodeLine(doc: ReturnType<typeof parseDocument>, lc: LineCounter, segments: readonly PropertyKey[]): number | null {
   // Walk down as far as the path exists; an unknown key points at the key itself.
   let node: unknown = doc.contents;
@@ -328,6 +361,8 @@ export function parseSpec(text: string, source?: string): JobSpec {
     });
     throwIssues('SLUICE_ERR_SPEC_INVALID', issues, source);
   }
+  const unsafe = unsafeYamlKey(doc.contents, [], lc);
+  if (unsafe) throwIssues('SLUICE_ERR_SPEC_INVALID', [unsafe], source);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });

@@ -184,6 +184,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     details: 'Run once per data root, with the service stopped (embedded PGlite belongs to one process).',
     flags: {
       admin: { type: 'string', value: 'NAME', description: "the admin's name", default: 'admin' },
+      'admin-id-number': { type: 'string', value: 'ID', description: "the admin's resident ID number (only a keyed token of it is kept)", required: true },
       url: { type: 'string', value: 'URL', description: 'where the service will listen, written to cli.json', default: 'http://127.0.0.1:8700' },
       force: { type: 'boolean', description: 'create another admin and overwrite cli.json even though init has run' },
     },
@@ -199,7 +200,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         if (admins.length > 0 && !bool(ctx, 'force')) {
           throw new SluiceError('SLUICE_ERR_CONFLICT', `init has already run here: ${admins.length} admin(s) exist (first ${admins[0]!.id}); an admin creates people with \`sluice user create\`, or run \`sluice init --force\` to make another admin`);
         }
-        const { user, token } = await opened.cp.createUser({ name: str(ctx, 'admin')!, role: 'admin', organization: 'the authority' });
+        const { user, token } = await opened.cp.createUser({ name: str(ctx, 'admin')!, role: 'admin', organization: 'the authority', personId: str(ctx, 'admin-id-number')! });
         const cfg = join(opened.dataRoot.root, 'cli.json');
         writeFileSync(cfg, JSON.stringify({ url: str(ctx, 'url'), token }, null, 2), { mode: 0o600 });
         if (ctx.json) ctx.printJson({ user, token, cliConfig: cfg });
@@ -484,14 +485,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'user create', group: 'service', json: true, roles: ['admin'],
-    summary: 'create a person with a role; prints their token once',
+    summary: 'create an account of a person (their resident ID number, kept only as a keyed token) with a role; prints their token once',
     flags: {
       name: { type: 'string', value: 'N', description: "the person's name", required: true },
       role: { type: 'string', value: 'ROLE', description: 'what they may do', required: true, choices: ROLES },
       org: { type: 'string', value: 'ORG', description: 'their organization (an operator must match the agreement\'s operator)', required: true },
+      'id-number': { type: 'string', value: 'ID', description: "the person's resident ID number: accounts of one person count as one reviewer (only a keyed token of it is kept)", required: true },
     },
     async run(ctx) {
-      const r = await ctx.client().request<{ user: { id: string; role: string }; token: string }>('POST', '/v1/users', { name: str(ctx, 'name'), role: str(ctx, 'role'), organization: str(ctx, 'org') });
+      const body = { name: str(ctx, 'name'), role: str(ctx, 'role'), organization: str(ctx, 'org'), personId: str(ctx, 'id-number') };
+      const r = await ctx.client().request<{ user: { id: string; role: string }; token: string }>('POST', '/v1/users', body);
       if (ctx.json) ctx.printJson(r);
       else ctx.out(`${r.user.role} ${r.user.id} created; token (shown once): ${r.token}\nuse it with SLUICE_TOKEN=<token> sluice …`);
       return EXIT.ok;

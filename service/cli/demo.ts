@@ -8,6 +8,7 @@ import { configureLog } from '../../lib/log.js';
 import { exitWhenIdle, Shutdown, signalExitCode, trapSignals } from '../../lib/shutdown.js';
 import { openDuck, queryJson, quoteLiteral } from '../../lib/duck.js';
 import { generate, type GeneratedManifest } from '../../synthetic/generate.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 import { summarizeReport } from '../../audit/report.js';
 import type { AuditReport } from '../../audit/types.js';
 import { Engine } from '../../pipeline/engine.js';
@@ -119,13 +120,13 @@ async function runDemoIn(root: string, incoming: string, shutdown: Shutdown, opt
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   {
     say(`\n2. The domain is up: API ${url}, control plane ${engine.cp.db.kind}, queue ${engine.redis.private ? 'a private redis-server' : engine.redis.url}`);
-    const admin = await engine.cp.createUser({ name: '数据局管理员', role: 'admin', organization: '台州市数据局' });
+    const admin = await engine.cp.createUser({ name: '数据局管理员', role: 'admin', organization: '台州市数据局', personId: syntheticResidentId(0) });
     const base = new SluiceClient({ url, token: null }, options.tap);
     const asAdmin = base.as(admin.token);
-    const mk = async (name: string, role: string, organization: string) =>
-      (await asAdmin.request<{ user: { id: string }; token: string }>('POST', '/v1/users', { name, role, organization })).token;
-    const operatorToken = await mk('张工', 'operator', '台州数智科技有限公司');
-    await mk('李审核', 'reviewer', '台州市公共数据授权运营专家组');
+    const mk = async (name: string, role: string, organization: string, person: number) =>
+      (await asAdmin.request<{ user: { id: string }; token: string }>('POST', '/v1/users', { name, role, organization, personId: syntheticResidentId(person) })).token;
+    const operatorToken = await mk('张工', 'operator', '台州数智科技有限公司', 1);
+    await mk('李审核', 'reviewer', '台州市公共数据授权运营专家组', 2);
     writeFileSync(join(root, 'cli.json'), JSON.stringify({ url, token: operatorToken }, null, 2), { mode: 0o600 });
 
     const rawFiles: Record<string, string> = {};

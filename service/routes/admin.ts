@@ -12,7 +12,8 @@ import { Id, parseParams, requireRole } from './schemas.js';
 import { allow, ANY_ROLE, scope, visibleOrganization } from '../access.js';
 import type { AgreementRecord, DatasetRecord, User } from '../../domain/types.js';
 
-const UserBody = z.strictObject({ name: z.string().min(1).max(100), role: z.enum(ROLES), organization: z.string().min(1).max(200) });
+/** `personId`: the person's resident ID number; only its keyed token is stored (domain/person.ts). */
+const UserBody = z.strictObject({ name: z.string().min(1).max(100), role: z.enum(ROLES), organization: z.string().min(1).max(200), personId: z.string({ error: 'a resident ID number' }).max(64) });
 const DatasetBody = z.strictObject({
   name: z.string(),
   file: z.string().min(1),

@@ -9,6 +9,7 @@ import { buildApp, type AppOptions } from '../../service/app.js';
 import type { GeneratedDataset } from '../../synthetic/generate.js';
 import { TEST_REDIS_URL } from './raw-scan.js';
 import { registerPopulation, settleRun, shutdown } from './domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 /**
  * Who calls, in the access tests: the owning operator and a colleague of the
@@ -122,8 +123,8 @@ export async function openAccessWorld(app: AppOptions = {}): Promise<AccessWorld
     ['reviewer', 'reviewer', 'experts'], ['approver', 'reviewer', 'experts'], ['admin', 'admin', 'authority'], ['auditor', 'auditor', 'authority'],
   ];
   const tokenOf: Record<string, string> = {};
-  for (const [who, role, organization] of people) {
-    const { user, token } = await engine.cp.createUser({ name: who, role: role as never, organization });
+  for (const [n, [who, role, organization]] of people.entries()) {
+    const { user, token } = await engine.cp.createUser({ name: who, role: role as never, organization, personId: syntheticResidentId(100 + n) });
     tokenOf[who] = token;
     if (who !== 'approver') {
       tokens[who] = token;

@@ -10,6 +10,7 @@ import { registerDataset } from '../../pipeline/store/register.js';
 import { buildApp } from '../../service/app.js';
 import { allow, scope } from '../../service/access.js';
 import { AGREEMENT_A, AGREEMENT_B, CALLERS, MODEL_ROW, SQL_TEXT, extractSpec, openAccessWorld, type AccessWorld, type Caller, type WorldResources } from '../helpers/access-world.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 /** Planted in every request body: no log line may hold it. */
 const CANARY = 'CANARY-7f3e9b1d-in-a-request-body';
@@ -259,7 +260,7 @@ describe('`sluice access-log`', () => {
 describe('rate limiting on repeated refusals, per token and per address', () => {
   const at = async (app: Awaited<ReturnType<typeof buildApp>>, remoteAddress: string, token: string | null, url = '/v1/runs') =>
     app.inject({ method: 'GET', url, remoteAddress, headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const good = async () => (await w.engine.cp.createUser({ name: `rl-${++serial}`, role: 'auditor', organization: 'authority' })).token;
+  const good = async () => (await w.engine.cp.createUser({ name: `rl-${++serial}`, role: 'auditor', organization: 'authority', personId: syntheticResidentId(500 + serial) })).token;
 
   it('answers 429 after the limit from one address, and logs it; another address is unaffected', async () => {
     const app = await buildApp(w.engine, { accessFailureLimit: 3, accessFailureWindowMs: 60_000 });

@@ -10,6 +10,7 @@ import { Engine } from '../../pipeline/engine.js';
 import { buildApp } from '../../service/app.js';
 import { shutdown } from '../helpers/domain-harness.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -38,7 +39,7 @@ describe('sluice agreement suspend | resume | terminate', () => {
     app = await buildApp(engine);
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    for (const [name, role, org] of [['admin', 'admin', 'authority'], ['operator', 'operator', 'ops']] as const) tokens[name] = (await engine.cp.createUser({ name, role, organization: org })).token;
+    for (const [n, [name, role, org]] of ([['admin', 'admin', 'authority'], ['operator', 'operator', 'ops']] as const).entries()) tokens[name] = (await engine.cp.createUser({ name, role, organization: org, personId: syntheticResidentId(200 + n) })).token;
     await engine.cp.createAgreement({
       id: 'AGR-CLI-1', scenario: 's', operator: 'ops', purpose: 'p', useClass: 'industry', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: [{ name: 'sex', treatment: 'none' }] }],

@@ -21,6 +21,7 @@ import { stepProcessor } from '../../workers/step-processor.js';
 import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import { registerPopulation, settleRun, shutdown } from '../helpers/domain-harness.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const CODE = 'SLUICE_ERR_AGREEMENT_NOT_IN_FORCE';
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -164,8 +165,8 @@ describe('an agreement not in force: every use refused with one code, logged; a 
     engine = await Engine.open({ dataRoot: root, databaseUrl: '', queuePrefix: `sluice-inforce-${process.pid}`, redisUrl: TEST_REDIS_URL });
     workers = startWorkers(engine);
     app = await buildApp(engine);
-    for (const [name, role, org] of [['admin', 'admin', 'authority'], ['operator', 'operator', 'ops'], ['rev1', 'reviewer', 'experts'], ['rev2', 'reviewer', 'experts']] as const) {
-      tokens[name] = (await engine.cp.createUser({ name, role, organization: org })).token;
+    for (const [n, [name, role, org]] of ([['admin', 'admin', 'authority'], ['operator', 'operator', 'ops'], ['rev1', 'reviewer', 'experts'], ['rev2', 'reviewer', 'experts']] as const).entries()) {
+      tokens[name] = (await engine.cp.createUser({ name, role, organization: org, personId: syntheticResidentId(300 + n) })).token;
     }
     await registerPopulation(engine, root, 3000, 17);
     for (const id of Object.values(AG)) await engine.cp.createAgreement(agreement(id));

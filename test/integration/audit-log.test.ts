@@ -10,6 +10,7 @@ import { openDb } from '../../domain/db.js';
 import { CHECKPOINT_RECREATED_ACTION, GENESIS_HASH, KEYED_CHAIN_ACTION, appendAuditLog, verifyAuditLog, type AuditLogVerification } from '../../domain/audit-log.js';
 import { buildReport } from '../../audit/report.js';
 import { loadOrCreateDomainKey, signReport, verifyReport } from '../../audit/sign.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const PG_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -247,7 +248,7 @@ describe.each([['pglite' as const], ['postgres' as const]])('audit log on %s', (
 
   it('governance changes in a caller\'s transaction checkpoint when it commits, and not when it rolls back', async () => {
     const head = (await cp.auditLogHead())!;
-    await cp.createUser({ name: 'Auditor', role: 'admin', organization: 'Authority' });
+    await cp.createUser({ name: 'Auditor', role: 'admin', organization: 'Authority', personId: syntheticResidentId(1) });
     expect(JSON.parse(readFileSync(checkpointFile, 'utf8'))).toMatchObject({ seq: head.seq + 1 });
     await expect(
       cp.db.tx(async (t) => {

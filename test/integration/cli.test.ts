@@ -12,6 +12,7 @@ import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import { buildApp } from '../../service/app.js';
 import { countRawHits, loadRawIdentifiers, TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const OPERATOR_ORG = '台州数智科技有限公司';
@@ -62,8 +63,8 @@ describe('the CLI against a running service', () => {
     app = await buildApp(engine);
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    for (const [name, role, org] of [['admin', 'admin', 'authority'], ['operator', 'operator', OPERATOR_ORG], ['rev1', 'reviewer', 'experts'], ['rev2', 'reviewer', 'experts']] as const) {
-      tokens[name] = (await engine.cp.createUser({ name, role, organization: org })).token;
+    for (const [i, [name, role, org]] of ([['admin', 'admin', 'authority'], ['operator', 'operator', OPERATOR_ORG], ['rev1', 'reviewer', 'experts'], ['rev2', 'reviewer', 'experts']] as const).entries()) {
+      tokens[name] = (await engine.cp.createUser({ name, role, organization: org, personId: syntheticResidentId(i + 1) })).token;
     }
     await registerPopulation(engine, root, 2000, 5);
   });
@@ -99,7 +100,7 @@ describe('the CLI against a running service', () => {
   });
 
   it('creates and lists users with roles', async () => {
-    const r = await sluice(['user', 'create', '--name', 'auditor', '--role', 'reviewer', '--org', 'experts', '--json'], as('admin'));
+    const r = await sluice(['user', 'create', '--name', 'auditor', '--role', 'reviewer', '--org', 'experts', '--id-number', syntheticResidentId(9), '--json'], as('admin'));
     expect(r.code).toBe(0);
     const made = JSON.parse(r.out) as { user: { id: string; role: string }; token: string };
     expect(made.user.role).toBe('reviewer');
@@ -203,22 +204,22 @@ describe('sluice init', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-init-'));
     try {
       const env = { SLUICE_DATA_ROOT: dir };
-      const first = await sluice(['init', '--admin', 'first'], env);
+      const first = await sluice(['init', '--admin', 'first', '--admin-id-number', syntheticResidentId(1)], env);
       expect(first.err).toBe('');
       expect(first.code).toBe(0);
       const cfg = readFileSync(join(dir, 'cli.json'), 'utf8');
-      const again = await sluice(['init'], env);
+      const again = await sluice(['init', '--admin-id-number', syntheticResidentId(2)], env);
       expect(again.code).toBe(1);
       expect(again.err).toContain('SLUICE_ERR_CONFLICT');
       expect(again.err).toContain('--force');
       expect(readFileSync(join(dir, 'cli.json'), 'utf8')).toBe(cfg);
       // Without cli.json, the existing admin still counts.
       rmSync(join(dir, 'cli.json'));
-      const noCfg = await sluice(['init'], env);
+      const noCfg = await sluice(['init', '--admin-id-number', syntheticResidentId(2)], env);
       expect(noCfg.code).toBe(1);
       expect(noCfg.err).toContain('admin(s) exist');
       expect(existsSync(join(dir, 'cli.json'))).toBe(false);
-      const forced = await sluice(['init', '--force', '--json'], env);
+      const forced = await sluice(['init', '--force', '--admin-id-number', syntheticResidentId(2), '--json'], env);
       expect(forced.code).toBe(0);
       expect((JSON.parse(forced.out) as { user: { role: string } }).user.role).toBe('admin');
       expect(readFileSync(join(dir, 'cli.json'), 'utf8')).not.toBe(cfg);

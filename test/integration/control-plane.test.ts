@@ -11,6 +11,7 @@ import { openControlPlane } from '../../pipeline/engine.js';
 import { openDb } from '../../domain/db.js';
 import { loadMigrations } from '../../domain/migrate.js';
 import type { Agreement } from '../../domain/types.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const PG_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -128,7 +129,7 @@ describe.each([['pglite' as const], ['postgres' as const]])('control plane on %s
   });
 
   it('migrations are idempotent: reopening keeps the data and applies nothing again', async () => {
-    const { user } = await cp.createUser({ name: 'Persisted', role: 'admin', organization: 'Authority' });
+    const { user } = await cp.createUser({ name: 'Persisted', role: 'admin', organization: 'Authority', personId: syntheticResidentId(1) });
     await cp.close();
     const lock = join(backend.dataRoot, 'control-plane.lock');
     expect(existsSync(lock)).toBe(false);
@@ -166,7 +167,7 @@ describe.each([['pglite' as const], ['postgres' as const]])('control plane on %s
         const rows = await a.db.query<{ name: string; n: string }>('SELECT name, count(*)::text AS n FROM sluice_migrations GROUP BY name');
         expect(rows).toHaveLength(loadMigrations().length);
         expect(rows.every((r) => r.n === '1')).toBe(true);
-        await b.createUser({ name: 'B', role: 'operator', organization: 'O' });
+        await b.createUser({ name: 'B', role: 'operator', organization: 'O', personId: syntheticResidentId(2) });
         expect(await a.listUsers()).toHaveLength(1);
         await Promise.all([a.close(), b.close()]);
       } finally {
@@ -177,7 +178,7 @@ describe.each([['pglite' as const], ['postgres' as const]])('control plane on %s
 
   describe('tokens', () => {
     it('authenticates the returned token and nothing else', async () => {
-      const { user, token } = await cp.createUser({ name: 'Wang Fang', role: 'operator', organization: 'Operator Co' });
+      const { user, token } = await cp.createUser({ name: 'Wang Fang', role: 'operator', organization: 'Operator Co', personId: syntheticResidentId(3) });
       expect(token).toMatch(/^slc_[A-Za-z0-9_-]{43}$/);
       expect(await cp.authenticate(token)).toEqual({ id: user.id, name: 'Wang Fang', role: 'operator', organization: 'Operator Co' });
       // Negative controls: another valid-looking token, a one-character change, junk.
@@ -189,7 +190,7 @@ describe.each([['pglite' as const], ['postgres' as const]])('control plane on %s
     });
 
     it('stores only the sha256 of the token: the token appears in no column of any table', async () => {
-      const { user, token } = await cp.createUser({ name: 'Li Lei', role: 'reviewer', organization: 'Authority' });
+      const { user, token } = await cp.createUser({ name: 'Li Lei', role: 'reviewer', organization: 'Authority', personId: syntheticResidentId(4) });
       const tables = await cp.db.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'`,
         [cp.db.schema],
@@ -211,8 +212,8 @@ describe.each([['pglite' as const], ['postgres' as const]])('control plane on %s
     });
 
     it('a disabled user cannot authenticate; re-enabled can', async () => {
-      const admin = await cp.createUser({ name: 'Admin', role: 'admin', organization: 'Authority' });
-      const { user, token } = await cp.createUser({ name: 'Zhao', role: 'operator', organization: 'Operator Co' });
+      const admin = await cp.createUser({ name: 'Admin', role: 'admin', organization: 'Authority', personId: syntheticResidentId(5) });
+      const { user, token } = await cp.createUser({ name: 'Zhao', role: 'operator', organization: 'Operator Co', personId: syntheticResidentId(6) });
       expect(await cp.setUserDisabled(user.id, true, admin.user.id)).toBe(true);
       expect(await cp.authenticate(token)).toBeNull();
       expect((await cp.getUser(user.id))?.disabled).toBe(true);
@@ -222,7 +223,7 @@ describe.each([['pglite' as const], ['postgres' as const]])('control plane on %s
     });
 
     it('rejects a bad role, naming the field', async () => {
-      const e = await sluiceError(cp.createUser({ name: 'X', role: 'root' as 'admin', organization: 'O' }));
+      const e = await sluiceError(cp.createUser({ name: 'X', role: 'root' as 'admin', organization: 'O', personId: syntheticResidentId(7) }));
       expect(e.code).toBe('SLUICE_ERR_INPUT_INVALID');
       expect(e.message).toContain('user.role');
     });
@@ -470,9 +471,9 @@ describe.each([['pglite' as const], ['postgres' as const]])('control plane on %s
 
     beforeAll(async () => {
       await cp.createAgreement(agreement('ag-review'));
-      submitter = (await cp.createUser({ name: 'Submitter', role: 'operator', organization: 'Operator Co' })).user.id;
-      reviewer = (await cp.createUser({ name: 'Reviewer', role: 'reviewer', organization: 'Authority' })).user.id;
-      operator2 = (await cp.createUser({ name: 'Op2', role: 'operator', organization: 'Operator Co' })).user.id;
+      submitter = (await cp.createUser({ name: 'Submitter', role: 'operator', organization: 'Operator Co', personId: syntheticResidentId(8) })).user.id;
+      reviewer = (await cp.createUser({ name: 'Reviewer', role: 'reviewer', organization: 'Authority', personId: syntheticResidentId(9) })).user.id;
+      operator2 = (await cp.createUser({ name: 'Op2', role: 'operator', organization: 'Operator Co', personId: syntheticResidentId(10) })).user.id;
       await cp.createRun({ id: 'run-rev', agreementId: 'ag-review', submittedBy: submitter, specName: 's', specHash: 'h', spec: {}, plan: {}, steps: [] });
     });
 
@@ -511,7 +512,7 @@ describe.each([['pglite' as const], ['postgres' as const]])('control plane on %s
       const repA = (await cp.latestReportFor(hA))?.id ?? '';
       const base = { artifactHash: hA, reportId: repA, decision: 'approve' as const, exception: false, reason: '' };
       expect((await sluiceError(cp.addReview({ ...base, reviewerId: operator2 }))).code).toBe('SLUICE_ERR_AUTH_FORBIDDEN');
-      const admin = (await cp.createUser({ name: 'Admin who submitted', role: 'admin', organization: 'Authority' })).user.id;
+      const admin = (await cp.createUser({ name: 'Admin who submitted', role: 'admin', organization: 'Authority', personId: syntheticResidentId(11) })).user.id;
       await cp.createRun({ id: 'run-self', agreementId: 'ag-review', submittedBy: admin, specName: 's', specHash: 'h', spec: {}, plan: {}, steps: [] });
       const own = await cp.saveReport({ ...report(hash('self-output'), 'review'), runId: 'run-self' });
       const self = await sluiceError(cp.addReview({ ...base, artifactHash: hash('self-output'), reportId: own, reviewerId: admin }));

@@ -10,6 +10,7 @@ import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import type { User } from '../../domain/types.js';
 import { TEST_REDIS_URL, dumpRedisPrefix } from '../helpers/raw-scan.js';
 import { registerPopulation, settleRun, shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const SPEC = `
 version: 1
@@ -41,7 +42,7 @@ describe('row-level steps fused into the aggregate that reads them', () => {
       id: 'AGR-F-1', scenario: 'fusion', operator: 'ops', purpose: 'care demand', useClass: 'public-interest', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: [{ name: 'id_number', treatment: 'tokenize' }, { name: 'birth_date', treatment: 'none' }, { name: 'sex', treatment: 'none' }, { name: 'area_code', treatment: 'none' }] }],
     });
-    op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops' })).user;
+    op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops', personId: syntheticResidentId(1) })).user;
   });
   afterAll(async () => {
     await shutdown({ workers, engine, root });

@@ -10,6 +10,7 @@ import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import type { User } from '../../domain/types.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, settleRun, shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const spec = (method: string) => `
 version: 1
@@ -47,7 +48,7 @@ describe('the kanonymize step in a job', () => {
       id: 'AGR-K-1', scenario: 'k', operator: 'ops', purpose: 'k', useClass: 'industry', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: ['birth_date', 'sex', 'area_code', 'education'].map((name) => ({ name, treatment: 'none' as 'none' | 'tokenize' })).concat([{ name: 'id_number', treatment: 'tokenize' }]) }],
     });
-    op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops' })).user;
+    op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops', personId: syntheticResidentId(1) })).user;
   });
   afterAll(async () => {
     await shutdown({ workers, engine, root });

@@ -9,6 +9,7 @@ import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import { buildApp } from '../../service/app.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const spec = (name: string, model: string) => `
 version: 1
@@ -58,7 +59,7 @@ describe('a model trained in the domain: audited, reviewed, then served', () => 
     engine = await Engine.open({ dataRoot: root, databaseUrl: '', queuePrefix: `sluice-model-${process.pid}`, redisUrl: TEST_REDIS_URL });
     workers = startWorkers(engine);
     app = await buildApp(engine);
-    for (const [name, role] of [['operator', 'operator'], ['reviewer', 'reviewer']] as const) tokens[name] = (await engine.cp.createUser({ name, role, organization: 'ops' })).token;
+    for (const [i, [name, role]] of ([['operator', 'operator'], ['reviewer', 'reviewer']] as const).entries()) tokens[name] = (await engine.cp.createUser({ name, role, organization: 'ops', personId: syntheticResidentId(i + 1) })).token;
     await registerPopulation(engine, root, 4000, 9);
     await engine.cp.createAgreement({
       id: 'AGR-M-1', scenario: 'income model', operator: 'ops', purpose: 'm', useClass: 'industry', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',

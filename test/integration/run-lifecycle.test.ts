@@ -12,6 +12,7 @@ import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import type { User } from '../../domain/types.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, settleRun, shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 // Counts parses: the spec module as it is, with parseSpec wrapped in a spy.
 vi.mock('../../pipeline/spec/spec.js', async (importOriginal) => {
@@ -45,9 +46,9 @@ describe('the run lifecycle', () => {
       id: 'AGR-L-1', scenario: 'lifecycle', operator: 'ops', purpose: 'p', useClass: 'public-interest', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: [{ name: 'id_number', treatment: 'tokenize' }, { name: 'sex', treatment: 'none' }, { name: 'area_name', treatment: 'none' }] }],
     });
-    op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops' })).user;
-    rev1 = (await engine.cp.createUser({ name: 'rev1', role: 'reviewer', organization: 'experts' })).user;
-    rev2 = (await engine.cp.createUser({ name: 'rev2', role: 'reviewer', organization: 'experts' })).user;
+    op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops', personId: syntheticResidentId(1) })).user;
+    rev1 = (await engine.cp.createUser({ name: 'rev1', role: 'reviewer', organization: 'experts', personId: syntheticResidentId(2) })).user;
+    rev2 = (await engine.cp.createUser({ name: 'rev2', role: 'reviewer', organization: 'experts', personId: syntheticResidentId(3) })).user;
   });
   afterAll(async () => {
     await shutdown({ workers, engine, root });

@@ -9,6 +9,7 @@ import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import { buildApp } from '../../service/app.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const AGREEMENT = {
   id: 'AGR-SVC-1', scenario: 'service test', operator: 'ops-co', purpose: 'test', useClass: 'public-interest' as const, status: 'active' as const,
@@ -67,8 +68,8 @@ describe('the service: roles, reviews bound to hashes, the gate, downloads', () 
     engine = await Engine.open({ dataRoot: root, databaseUrl: '', queuePrefix: `sluice-svc-${process.pid}`, redisUrl: TEST_REDIS_URL });
     workers = startWorkers(engine, { concurrency: 1 });
     app = await buildApp(engine);
-    for (const [name, role, org] of [['admin', 'admin', 'authority'], ['operator', 'operator', 'ops-co'], ['other', 'operator', 'rival-co'], ['rev1', 'reviewer', 'experts'], ['rev2', 'reviewer', 'experts']] as const) {
-      const { user, token } = await engine.cp.createUser({ name, role, organization: org });
+    for (const [i, [name, role, org]] of ([['admin', 'admin', 'authority'], ['operator', 'operator', 'ops-co'], ['other', 'operator', 'rival-co'], ['rev1', 'reviewer', 'experts'], ['rev2', 'reviewer', 'experts']] as const).entries()) {
+      const { user, token } = await engine.cp.createUser({ name, role, organization: org, personId: syntheticResidentId(i + 1) });
       tokens[name] = token;
       ids[name] = user.id;
     }

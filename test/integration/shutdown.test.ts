@@ -9,6 +9,7 @@ import { submitRun } from '../../pipeline/run/submit.js';
 import type { User } from '../../domain/types.js';
 import { TEST_PG_URL, TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, settleRun } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const BIN = new URL('../../bin/sluice.js', import.meta.url).pathname;
 // The acceptance bound of issue 9: a signalled process is gone within 10 s.
@@ -120,7 +121,7 @@ describe('SIGTERM to `worker` and `serve` mid-step', () => {
       validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: [{ name: 'id_number', treatment: 'tokenize' }, { name: 'birth_date', treatment: 'none' }, { name: 'sex', treatment: 'none' }, { name: 'area_name', treatment: 'none' }] }],
     });
-    operator = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops' })).user;
+    operator = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops', personId: syntheticResidentId(1) })).user;
   }, 120_000);
 
   afterAll(async () => {

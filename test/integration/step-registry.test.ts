@@ -17,6 +17,7 @@ import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import type { User } from '../../domain/types.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { registerPopulation, settleRun, shutdown } from '../helpers/domain-harness.js';
+import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 // ---------------------------------------------------------------- a test-only step kind, in this file alone
 
@@ -80,7 +81,7 @@ describe('a step kind registered by a test runs through plan, queue and gate', (
       id: 'AGR-R-1', scenario: 'registry', operator: 'ops', purpose: 'p', useClass: 'public-interest', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: [{ name: 'id_number', treatment: 'tokenize' }, { name: 'sex', treatment: 'none' }, { name: 'area_code', treatment: 'none' }] }],
     });
-    op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops' })).user;
+    op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops', personId: syntheticResidentId(1) })).user;
   });
   afterAll(async () => {
     await shutdown({ workers, engine, root });

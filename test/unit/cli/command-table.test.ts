@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../../service/cli/commands.js';
 import { main, type CliIo } from '../../../service/cli/main.js';
 import { parseCommandArgs, renderMarkdownTable, type CommandSpec, type FlagSpec } from '../../../service/cli/table.js';
+import { syntheticResidentId } from '../../../synthetic/person-ids.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -77,7 +78,7 @@ describe('the command table drives parsing and help', () => {
     const bad = await run(['generate', '--rows', 'ten']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--rows');
-    const choice = await run(['user', 'create', '--name', 'n', '--org', 'o', '--role', 'boss']);
+    const choice = await run(['user', 'create', '--name', 'n', '--org', 'o', '--id-number', syntheticResidentId(1), '--role', 'boss']);
     expect(choice.code).toBe(2);
     expect(choice.err).toContain('--role');
     const reason = await run(['review', 'approve', 'abcdef0123']);
