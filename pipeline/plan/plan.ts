@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { SluiceError } from '../../lib/errors.js';
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
 import type { PlannedColumn } from '../steps/definition.js';
+import { copyOrigins, mergeOrigins, stepTag } from '../steps/plan-helpers.js';
 import { findStepDefinition, stepDefinition, type PlannedStep, type SpecStep } from '../steps/index.js';
 import { specPath, throwIssues, type SpecIssue } from '../spec/fields.js';
 import type { JobSpec } from '../spec/spec.js';
@@ -139,9 +140,10 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
       datasets: ctx.datasets,
       today,
     });
-    outputs.set(step.id, columns);
+    const traced = traceThrough(step, columns, [...inputs.values()].flat());
+    outputs.set(step.id, traced);
     // The kind's planner made `params` for this very step: kind and params agree by construction.
-    planned.push({ id: step.id, kind: step.kind, needs, params, columns } as PlannedStep);
+    planned.push({ id: step.id, kind: step.kind, needs, params, columns: traced } as PlannedStep);
   }
   if (policy.length > 0) throwIssues('SLUICE_ERR_SPEC_SCOPE', [...policy, ...invalid]);
   if (invalid.length > 0) throwIssues('SLUICE_ERR_SPEC_INVALID', invalid);
@@ -155,6 +157,19 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
     steps: planned,
     outputs: plannedOutputs,
   };
+}
+
+/**
+ * Every column of a step's output with the step added to the path of each of
+ * its origins. A column a kind's planner gave no lineage is taken to carry any
+ * of the step's input columns, as `unknown` (deny).
+ */
+function traceThrough(step: SpecStep, columns: PlannedColumn[], inputs: PlannedColumn[]): PlannedColumn[] {
+  const tag = stepTag(step);
+  return columns.map((c) => {
+    const lineage = Array.isArray(c.lineage) ? copyOrigins(c.lineage) : mergeOrigins(inputs.map((i) => i.lineage)).map((o) => ({ ...o, label: 'unknown' as const }));
+    return { ...c, lineage: lineage.map((o) => (o.path.at(-1) === tag ? o : { ...o, path: [...o.path, tag] })) };
+  });
 }
 
 /**

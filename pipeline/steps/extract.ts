@@ -7,8 +7,8 @@ import type { ColumnTreatment } from '../../transforms/treatment-schema.js';
 import type { ColumnGrant } from '../../domain/types.js';
 import { INPUT_NAME, STEP_ID } from '../spec/fields.js';
 import { copyToParquet, openStepDuck, parquet } from './duck-step.js';
-import type { FuseSource, PlannedColumn, StepDefinition } from './definition.js';
-import { PLANNING_KEY } from './plan-helpers.js';
+import type { ColumnOrigin, FuseSource, PlannedColumn, StepDefinition } from './definition.js';
+import { PLANNING_KEY, stepTag } from './plan-helpers.js';
 import type { CompiledRelation } from './step-context.js';
 
 const schema = z.strictObject({ id: STEP_ID, kind: z.literal('extract'), input: INPUT_NAME });
@@ -95,13 +95,13 @@ export const extract: StepDefinition<ExtractSpecStep, ExtractParams> = {
         return { name, type: ds.columns.find((x) => x.name === name)!.type };
       });
       const compiled = compileDesensitize({ sourceSql: 'SELECT 1', columns: srcCols }, treatments, { key: PLANNING_KEY, seed: 0, asOf: ctx.today });
-      columns = compiled.columns.map((c) => ({
-        name: c.name,
-        type: c.type,
-        class: ds.columns.find((x) => x.name === c.name)!.class,
-        label: c.label,
-        source: { dataset: ds.name, column: c.name },
-      }));
+      columns = compiled.columns.map((c): PlannedColumn => {
+        const cls = ds.columns.find((x) => x.name === c.name)!.class;
+        const t = treatments[c.name]!;
+        const origin: ColumnOrigin = { dataset: ds.name, column: c.name, class: cls, label: c.label, path: [] };
+        if (t.treatment !== 'none') origin.treatment = { name: t.treatment, at: stepTag(step), by: 'agreement' };
+        return { name: c.name, type: c.type, class: cls, label: c.label, source: { dataset: ds.name, column: c.name }, lineage: [origin] };
+      });
     } catch (e) {
       if (!isSluiceError(e)) throw e;
       ctx.addPolicy(['agreement'], `agreement ${ctx.agreement.id}'s treatments to fit dataset ${ds.name}`, e.message);
