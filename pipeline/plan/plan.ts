@@ -11,6 +11,7 @@ import type { Agreement, DatasetInfo } from '../../domain/types.js';
 import type { PlannedColumn } from '../steps/definition.js';
 import { copyOrigins, mergeOrigins, stepTag } from '../steps/plan-helpers.js';
 import { findStepDefinition, stepDefinition, type PlannedStep, type SpecStep } from '../steps/index.js';
+import { assertLineage } from './lineage-policy.js';
 import { specPath, throwIssues, type SpecIssue } from '../spec/fields.js';
 import type { JobSpec } from '../spec/spec.js';
 
@@ -66,7 +67,10 @@ export function canonicalJson(value: unknown): string {
  * each column granted and present), then derives each step's columns and
  * labels. Column problems in steps are SLUICE_ERR_SPEC_INVALID; a desensitize
  * treatment weaker than the column's current label is SLUICE_ERR_SPEC_SCOPE;
- * operator SQL is checked by {@link checkOperatorSql}. Reads and writes no file.
+ * operator SQL is checked by {@link checkOperatorSql}. Then the lineage policy
+ * (SLUICE_ERR_PLAN_LINEAGE, see {@link assertLineage}): no output column, and
+ * nothing written to work/, carries a raw, keyless-derived or untraceable
+ * direct identifier. Reads and writes no file.
  */
 export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
   const today = ctx.today ?? new Date().toISOString().slice(0, 10);
@@ -149,6 +153,7 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
   if (invalid.length > 0) throwIssues('SLUICE_ERR_SPEC_INVALID', invalid);
 
   const plannedOutputs = spec.outputs.map((o): PlannedOutput => ({ id: o.id, from: o.from, kind: o.kind, format: o.kind === 'model' ? 'json' : o.format }));
+  assertLineage(planned, plannedOutputs, agreement, ctx.datasets);
   if (ctx.fuse !== false) fuseRowLevelSteps(planned, plannedOutputs);
   return {
     specName: spec.name,

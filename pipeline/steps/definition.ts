@@ -161,6 +161,11 @@ export interface StepDefinition<S extends SpecStepBase, P> {
    * errors, so every problem is listed at once); `add` takes paths relative to the step.
    */
   checkRaw?(step: Record<string, unknown>, add: (segs: PropertyKey[], expected: string, found: string) => void): void;
+  /**
+   * For a kind whose product has no columns of its own (a model): the columns
+   * of its input whose values the product is fitted on, for the lineage policy.
+   */
+  carries?(params: P): string[];
   /** For a kind that reads raw/ (extract): the dataset it reads, and the spec input name its SQL sees. */
   readsRaw?(params: P): { dataset: string; input: string };
   /** Fusion (see fuseRowLevelSteps). */

@@ -5,6 +5,7 @@ import { quoteIdent } from '../../lib/duck.js';
 import { compileDesensitize } from '../../transforms/desensitize.js';
 import type { ColumnTreatment } from '../../transforms/treatment-schema.js';
 import type { ColumnGrant } from '../../domain/types.js';
+import { assertGrantsAllowed } from '../../domain/grant-policy.js';
 import { INPUT_NAME, STEP_ID } from '../spec/fields.js';
 import { copyToParquet, openStepDuck, parquet } from './duck-step.js';
 import type { ColumnOrigin, FuseSource, PlannedColumn, StepDefinition } from './definition.js';
@@ -69,6 +70,9 @@ export function compileExtract(src: FuseSource<ExtractParams>): CompiledRelation
     if (!g) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `step ${src.step.id}: column ${c.name} of ${ds.name} is not granted`);
     treatments[c.name] = grantTreatment(g);
   }
+  // Checked again here, at run time: a raw direct identifier never reaches work/ or the operator's SQL.
+  const extracted = new Set(columns.map((c) => c.name));
+  assertGrantsAllowed(src.agreement.id, [{ dataset: ds.name, columns: grant.columns.filter((g) => extracted.has(g.name)) }], new Map([[ds.name, ds]]));
   const source = `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${parquet(src.input.path)}`;
   const compiled = compileDesensitize({ sourceSql: source, columns }, treatments, { key: src.tokenKey, seed: 0, asOf: src.asOf });
   return { sql: compiled.sql, facts: { dropped: compiled.dropped } };
