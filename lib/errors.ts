@@ -11,7 +11,7 @@ export const ERRORS = {
   SLUICE_ERR_SPEC_INVALID: { status: 400, retryable: false, template: 'spec {path}: expected {expected}, found {found}' },
   SLUICE_ERR_SPEC_SCOPE: { status: 403, retryable: false, template: 'spec {path}: outside the agreement ({reason})' },
   SLUICE_ERR_PLAN_LINEAGE: { status: 403, retryable: false, template: 'output {output} column {column}: {reason} (lineage {path})' },
-  SLUICE_ERR_PLAN_GATE: { status: 400, retryable: false, template: 'output {output}: the gate would refuse it ({check}: {reason}); {hint}' },
+  SLUICE_ERR_PLAN_GATE: { status: 400, retryable: false, template: 'output {output}: the gate would refuse it ({check}: {reason}); instead, {hint}' },
   SLUICE_ERR_AGREEMENT_GRANT: { status: 400, retryable: false, template: 'agreement {agreement}: dataset {dataset} column {column} is a direct identifier and cannot be granted with treatment {treatment} (grant tokenize, mask or drop)' },
   SLUICE_ERR_SQL_FORBIDDEN: { status: 400, retryable: false, template: '{path}: {construct} is not allowed' },
   SLUICE_ERR_SQL_FAILED: { status: 400, retryable: false, template: '{path}: the query failed ({kind})' },

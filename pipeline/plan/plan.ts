@@ -12,6 +12,8 @@ import type { PlannedColumn } from '../steps/definition.js';
 import { copyOrigins, mergeOrigins, stepTag } from '../steps/plan-helpers.js';
 import { findStepDefinition, stepDefinition, type PlannedStep, type SpecStep } from '../steps/index.js';
 import { assertLineage } from './lineage-policy.js';
+import { assertStructure } from '../gate/structure.js';
+import { resolveThresholds } from '../../audit/thresholds.js';
 import { specPath, throwIssues, type SpecIssue } from '../spec/fields.js';
 import type { JobSpec } from '../spec/spec.js';
 
@@ -70,7 +72,9 @@ export function canonicalJson(value: unknown): string {
  * operator SQL is checked by {@link checkOperatorSql}. Then the lineage policy
  * (SLUICE_ERR_PLAN_LINEAGE, see {@link assertLineage}): no output column, and
  * nothing written to work/, carries a raw, keyless-derived or untraceable
- * direct identifier. Reads and writes no file.
+ * direct identifier; and what the gate would refuse on structure alone
+ * (SLUICE_ERR_PLAN_GATE with the gate's check id and a hint, see
+ * {@link assertStructure}). Reads and writes no file.
  */
 export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
   const today = ctx.today ?? new Date().toISOString().slice(0, 10);
@@ -154,6 +158,8 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
 
   const plannedOutputs = spec.outputs.map((o): PlannedOutput => ({ id: o.id, from: o.from, kind: o.kind, format: o.kind === 'model' ? 'json' : o.format }));
   assertLineage(planned, plannedOutputs, agreement, ctx.datasets);
+  const thresholds = resolveThresholds(agreement.auditThresholds, spec.audit?.thresholds);
+  assertStructure(plannedOutputs, planned, { allowedFileTypes: thresholds.A10.allowedFileTypes, datasets: ctx.datasets });
   if (ctx.fuse !== false) fuseRowLevelSteps(planned, plannedOutputs);
   return {
     specName: spec.name,
