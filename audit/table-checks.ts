@@ -6,6 +6,7 @@
  * never a cell's group-by values, never a contribution.
  */
 import { randomBytes } from 'node:crypto';
+import { fileTypeAllowed } from './package-gates.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryJson, quoteIdent } from '../lib/duck.js';
 import { SluiceError } from '../lib/errors.js';
@@ -853,7 +854,7 @@ async function checkA10(
   const allowed = t.A10.allowedFileTypes.map((x) => x.toLowerCase());
   let typeAllowed: boolean | null = null;
   if (file !== undefined) {
-    typeAllowed = allowed.includes(file.type.toLowerCase().replace(/^\./, ''));
+    typeAllowed = fileTypeAllowed(file.type, allowed);
     // The type is a declared format name, not data; it is still not echoed, only whether it is allowed.
     if (!typeAllowed) problems.push(`file type not in the allowlist (${allowed.join(', ')})`);
     if (file.bytes > t.A10.maxBytes) problems.push(`${file.bytes} bytes exceed ${t.A10.maxBytes}`);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { AgreementsRepo } from './agreements-repo.js';
+import { AgreementsRepo, validateAgreement } from './agreements-repo.js';
+import { forbiddenGrantError, forbiddenGrants, type ForbiddenGrant } from './grant-policy.js';
 import { ArtifactsRepo, type NewArtifact } from './artifacts-repo.js';
 import {
   appendAuditLog,
@@ -148,8 +149,19 @@ export class ControlPlane {
 
   // ------------------------------------------------------------ datasets
 
-  /** Registers (or re-registers) a dataset in the catalog. */
-  registerDataset(info: DatasetInfo, by: string): Promise<DatasetRecord> {
+  /**
+   * Registers (or re-registers) a dataset in the catalog. Refused with
+   * SLUICE_ERR_AGREEMENT_GRANT (and the refusal logged) when an active
+   * agreement grants one of its direct identifiers untreated: a new class
+   * would change what that agreement lets out of raw/.
+   */
+  async registerDataset(info: DatasetInfo, by: string): Promise<DatasetRecord> {
+    const columns = Array.isArray(info?.columns) ? info.columns : [];
+    for (const a of await this.#agreements.listAgreements()) {
+      if (a.status !== 'active') continue;
+      const found = forbiddenGrants(a.grants, new Map([[info.name, { name: info.name, columns }]]));
+      if (found.length > 0) await this.#refuseGrants(a.id, found, by, 'dataset.register.refused', info.name);
+    }
     return this.#datasets.registerDataset(info, by);
   }
   /** One dataset, or null. */
@@ -163,9 +175,26 @@ export class ControlPlane {
 
   // ------------------------------------------------------------ agreements
 
-  /** Validates (term ≤ 3 years, validFrom ≤ validTo, grants) and stores an agreement. */
-  createAgreement(a: Agreement, by = 'system'): Promise<AgreementRecord> {
-    return this.#agreements.createAgreement(a, by);
+  /**
+   * Validates (term ≤ 3 years, validFrom ≤ validTo, grants) and stores an
+   * agreement. An agreement that grants a registered dataset's direct
+   * identifier with treatment `none` is refused (SLUICE_ERR_AGREEMENT_GRANT,
+   * naming dataset and column; the refusal is logged); a dataset registered
+   * later is checked when it is registered.
+   */
+  async createAgreement(a: Agreement, by = 'system'): Promise<AgreementRecord> {
+    const valid = validateAgreement(a);
+    const datasets = new Map((await this.#datasets.listDatasets()).map((d) => [d.name, d]));
+    const found = forbiddenGrants(valid.grants, datasets);
+    if (found.length > 0) await this.#refuseGrants(valid.id, found, by, 'agreement.create.refused', valid.id);
+    return this.#agreements.createAgreement(valid, by);
+  }
+
+  /** Logs a refused grant (dataset and column names, no values) and throws SLUICE_ERR_AGREEMENT_GRANT. */
+  async #refuseGrants(agreementId: string, found: ForbiddenGrant[], by: string, action: string, subject: string): Promise<never> {
+    const err = forbiddenGrantError(agreementId, found);
+    await appendAuditLog(this.db, { actor: by, action, subject, details: { code: err.code, agreement: agreementId, grants: found.map((f) => `${f.dataset}.${f.column}`) } });
+    throw err;
   }
   /** One agreement, or null. */
   getAgreement(id: string): Promise<AgreementRecord | null> {

@@ -12,6 +12,7 @@ import type { resolveThresholds } from '../../audit/thresholds.js';
 import type { Engine } from '../engine.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
 import { stepDefinition } from '../steps/index.js';
+import { evidenceProblem } from './structure.js';
 import { extOf } from '../store/store.js';
 import { loadConfig } from '../../lib/config.js';
 
@@ -139,9 +140,11 @@ export async function auditOutput(
     const columns = staged.step.columns.map((c) => ({ name: c.name, class: c.class, label: c.label }));
     if (staged.kind === 'table') {
       const evidenceHash = staged.lineageParameters['evidence'];
+      // The same predicate the planner refuses such an output with (pipeline/gate/structure.ts).
+      const unfit = evidenceProblem({ id: staged.outputId, from: staged.step.id, kind: staged.kind, format: staged.format }, staged.step);
       const evidence = stepDefinition(staged.step.kind).evidence?.table?.(staged.step.params);
-      if (!evidence || typeof evidenceHash !== 'string') {
-        throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: a table must come from an aggregate step, which records each unit's contributions for the audit`);
+      if (unfit || !evidence || typeof evidenceHash !== 'string') {
+        throw new SluiceError('SLUICE_ERR_AUDIT_FAILED', `output ${staged.outputId}: ${unfit?.reason ?? 'a table must come from an aggregate step, which records each unit\'s contributions for the audit'}`);
       }
       await conn.run(`CREATE TEMP VIEW __evidence AS ${evidence.select(`read_parquet(${quoteLiteral(engine.store.pathOf('work', evidenceHash))})`)}`);
       const earlier = await earlierTableReleases(engine, conn, staged.runId, evidenceHash, unitKeyOf(staged.lineageParameters));

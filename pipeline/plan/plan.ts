@@ -10,7 +10,11 @@ import { SluiceError } from '../../lib/errors.js';
 import { inForceState } from '../../domain/in-force.js';
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
 import type { PlannedColumn } from '../steps/definition.js';
+import { copyOrigins, mergeOrigins, stepTag } from '../steps/plan-helpers.js';
 import { findStepDefinition, stepDefinition, type PlannedStep, type SpecStep } from '../steps/index.js';
+import { assertLineage } from './lineage-policy.js';
+import { assertStructure } from '../gate/structure.js';
+import { resolveThresholds } from '../../audit/thresholds.js';
 import { specPath, throwIssues, type SpecIssue } from '../spec/fields.js';
 import type { JobSpec } from '../spec/spec.js';
 
@@ -66,7 +70,12 @@ export function canonicalJson(value: unknown): string {
  * each column granted and present), then derives each step's columns and
  * labels. Column problems in steps are SLUICE_ERR_SPEC_INVALID; a desensitize
  * treatment weaker than the column's current label is SLUICE_ERR_SPEC_SCOPE;
- * operator SQL is checked by {@link checkOperatorSql}. Reads and writes no file.
+ * operator SQL is checked by {@link checkOperatorSql}. Then the lineage policy
+ * (SLUICE_ERR_PLAN_LINEAGE, see {@link assertLineage}): no output column, and
+ * nothing written to work/, carries a raw, keyless-derived or untraceable
+ * direct identifier; and what the gate would refuse on structure alone
+ * (SLUICE_ERR_PLAN_GATE with the gate's check id and a hint, see
+ * {@link assertStructure}). Reads and writes no file.
  */
 export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
   const today = ctx.today ?? new Date().toISOString().slice(0, 10);
@@ -142,14 +151,18 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
       datasets: ctx.datasets,
       today,
     });
-    outputs.set(step.id, columns);
+    const traced = traceThrough(step, columns, [...inputs.values()].flat());
+    outputs.set(step.id, traced);
     // The kind's planner made `params` for this very step: kind and params agree by construction.
-    planned.push({ id: step.id, kind: step.kind, needs, params, columns } as PlannedStep);
+    planned.push({ id: step.id, kind: step.kind, needs, params, columns: traced } as PlannedStep);
   }
   if (policy.length > 0) throwIssues('SLUICE_ERR_SPEC_SCOPE', [...policy, ...invalid]);
   if (invalid.length > 0) throwIssues('SLUICE_ERR_SPEC_INVALID', invalid);
 
   const plannedOutputs = spec.outputs.map((o): PlannedOutput => ({ id: o.id, from: o.from, kind: o.kind, format: o.kind === 'model' ? 'json' : o.format }));
+  assertLineage(planned, plannedOutputs, agreement, ctx.datasets);
+  const thresholds = resolveThresholds(agreement.auditThresholds, spec.audit?.thresholds);
+  assertStructure(plannedOutputs, planned, { allowedFileTypes: thresholds.A10.allowedFileTypes, datasets: ctx.datasets });
   if (ctx.fuse !== false) fuseRowLevelSteps(planned, plannedOutputs);
   return {
     specName: spec.name,
@@ -158,6 +171,19 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
     steps: planned,
     outputs: plannedOutputs,
   };
+}
+
+/**
+ * Every column of a step's output with the step added to the path of each of
+ * its origins. A column a kind's planner gave no lineage is taken to carry any
+ * of the step's input columns, as `unknown` (deny).
+ */
+function traceThrough(step: SpecStep, columns: PlannedColumn[], inputs: PlannedColumn[]): PlannedColumn[] {
+  const tag = stepTag(step);
+  return columns.map((c) => {
+    const lineage = Array.isArray(c.lineage) ? copyOrigins(c.lineage) : mergeOrigins(inputs.map((i) => i.lineage)).map((o) => ({ ...o, label: 'unknown' as const }));
+    return { ...c, lineage: lineage.map((o) => (o.path.at(-1) === tag ? o : { ...o, path: [...o.path, tag] })) };
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Engine } from '../engine.js';
 import { codeVersion } from '../engine.js';
 import type { PlannedColumn, PlannedStep } from '../plan/plan.js';
 import { openStepDuck } from './step-duck.js';
+import { unitColumnOf } from '../gate/structure.js';
 import { finishSteps, reportProgress, startSteps } from './lifecycle.js';
 import { stepDefinition } from '../steps/index.js';
 import type { StepContext, StepInput } from '../steps/step-context.js';
@@ -38,14 +39,13 @@ export async function loadActiveRun(engine: Engine, runId: string, operation: 's
   return { run, plan: run.plan, agreement };
 }
 
-/** Finds the input column that identifies persons or entities (through its lineage to a dataset's unit column). */
+/** Finds the input column that identifies persons or entities (through its lineage to a dataset's unit column; see unitColumnOf). */
 async function findUnitColumn(engine: Engine, columns: PlannedColumn[]): Promise<string | null> {
+  const datasets = new Map<string, { unitColumn: string | null }>();
   for (const c of columns) {
-    if (!c.source) continue;
-    const ds = await engine.cp.getDataset(c.source.dataset);
-    if (ds?.unitColumn === c.source.column) return c.name;
+    if (c.source && !datasets.has(c.source.dataset)) datasets.set(c.source.dataset, { unitColumn: (await engine.cp.getDataset(c.source.dataset))?.unitColumn ?? null });
   }
-  return null;
+  return unitColumnOf(columns, datasets);
 }
 
 /**

@@ -7,7 +7,7 @@ import { runWithProgress } from '../run/duck-run.js';
 import { COLUMN, STEP_ID, positiveInt } from '../spec/fields.js';
 import { copyToParquet, openStepDuck, parquet, relationOf } from './duck-step.js';
 import type { PlannedColumn, StepDefinition } from './definition.js';
-import { NUMERIC, col } from './plan-helpers.js';
+import { NUMERIC, col, stepTag, treatOrigins } from './plan-helpers.js';
 import type { StepContext, StepOutcome } from './step-context.js';
 
 /** Aggregate measure functions (as the aggregate step computes them). */
@@ -171,12 +171,13 @@ export const aggregate: StepDefinition<AggregateSpecStep, AggregateParams> = {
       if (names.has(m.as)) ctx.addInvalid(ctx.at('measures', k, 'as'), 'an output name not used by a group-by column or another measure', `the name ${m.as} again`);
       names.add(m.as);
       if (m.fn === 'count' || m.fn === 'count_units') {
-        columns.push({ name: m.as, type: 'BIGINT', class: 'other', label: 'aggregate' });
+        // A count says how many rows or units, nothing of any column's values.
+        columns.push({ name: m.as, type: 'BIGINT', class: 'other', label: 'aggregate', lineage: [] });
         return;
       }
       const c = ctx.needColumn(ctx.at('measures', k, 'column'), m.column!, step.from);
       if (c && !NUMERIC.test(c.type)) ctx.addInvalid(ctx.at('measures', k, 'column'), `a numeric column to ${m.fn}`, `column ${c.name} of type ${c.type}`);
-      columns.push({ name: m.as, type: 'DOUBLE', class: c?.class ?? 'other', label: 'aggregate' });
+      columns.push({ name: m.as, type: 'DOUBLE', class: c?.class ?? 'other', label: 'aggregate', lineage: treatOrigins(c?.lineage, 'aggregate', { name: m.fn, at: stepTag(step), by: 'operator' }) });
     });
     const params: AggregateParams = {
       group_by: [...step.group_by],

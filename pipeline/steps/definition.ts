@@ -10,6 +10,41 @@ import type { ColumnClass, Label } from '../../lib/vocabulary.js';
 import type { ModelKind } from '../../models/train.js';
 import type { CompiledRelation, StepContext, StepInput, StepOutcome } from './step-context.js';
 
+/** A treatment that protects a dataset column's values, and where it was applied. */
+export interface OriginTreatment {
+  /** The treatment (tokenize, mask, redact, truncate, generalize, noise, shift-date; kanonymize generalizes). */
+  name: string;
+  /** The step that applied it, `kind:id`. */
+  at: string;
+  /** `agreement`: the agreement's own grant, applied by the extract; `operator`: a step of the spec. */
+  by: 'agreement' | 'operator';
+  /** For a mask or truncate: how many characters it keeps at the start and at the end. */
+  keeps?: { start: number; end: number };
+}
+
+/**
+ * One dataset column a planned column's values come from, and what they have
+ * become on the way (its provenance). A column computed from several inputs
+ * has one origin per dataset column it reads; a constant has none.
+ */
+export interface ColumnOrigin {
+  dataset: string;
+  column: string;
+  /** The class its provider gave it. */
+  class: ColumnClass;
+  /**
+   * What its values have become here: `raw` (as registered, or derived from it
+   * without a key: a hash, substring, concatenation or digit substitution is
+   * still raw), `token`, `masked`, `generalized`, `derived`, `aggregate`
+   * (counted), or `unknown` (the planner could not follow it: treated as deny).
+   */
+  label: Label;
+  /** The steps it passed through, each `kind:id`, the extract first. */
+  path: string[];
+  /** The treatment that protects it, when one does. */
+  treatment?: OriginTreatment;
+}
+
 /** One column of a step's output. */
 export interface PlannedColumn {
   name: string;
@@ -19,6 +54,8 @@ export interface PlannedColumn {
   label: Label;
   /** The dataset column it comes from unchanged in identity (through renames-free steps), if any. */
   source?: { dataset: string; column: string };
+  /** Every dataset column its values derive from, through which steps (see {@link ColumnOrigin}). */
+  lineage: ColumnOrigin[];
 }
 
 /** A planned step of kind `Kind` with parameters `P` (see PlannedStep in steps/index.ts for the union). */
@@ -124,6 +161,11 @@ export interface StepDefinition<S extends SpecStepBase, P> {
    * errors, so every problem is listed at once); `add` takes paths relative to the step.
    */
   checkRaw?(step: Record<string, unknown>, add: (segs: PropertyKey[], expected: string, found: string) => void): void;
+  /**
+   * For a kind whose product has no columns of its own (a model): the columns
+   * of its input whose values the product is fitted on, for the lineage policy.
+   */
+  carries?(params: P): string[];
   /** For a kind that reads raw/ (extract): the dataset it reads, and the spec input name its SQL sees. */
   readsRaw?(params: P): { dataset: string; input: string };
   /** Fusion (see fuseRowLevelSteps). */

@@ -5,8 +5,9 @@ import { compileDesensitize } from '../../transforms/desensitize.js';
 import { ColumnTreatmentSchema, type ColumnTreatment } from '../../transforms/treatment-schema.js';
 import { COLUMN, STEP_ID, seedInt } from '../spec/fields.js';
 import { copyToParquet, openStepDuck, relationOf } from './duck-step.js';
-import type { FuseSource, PlannedColumn, StepDefinition } from './definition.js';
-import { PLANNING_KEY, atLeastAsStrong, col } from './plan-helpers.js';
+import type { FuseSource, OriginTreatment, PlannedColumn, StepDefinition } from './definition.js';
+import { PLANNING_KEY, atLeastAsStrong, col, stepTag, treatOrigins } from './plan-helpers.js';
+import { MASK_PRESETS } from '../../transforms/mask.js';
 import type { CompiledRelation } from './step-context.js';
 
 const schema = z.strictObject({
@@ -36,6 +37,15 @@ export function compileDesensitizeStep(src: Pick<FuseSource<DesensitizeParams>, 
     { key: src.tokenKey, seed: src.step.params.seed ?? 0, asOf: src.asOf },
   );
   return { sql: compiled.sql, facts: { dropped: compiled.dropped } };
+}
+
+/** What an operator's treatment keeps of a column, as the lineage records it (masks: characters kept at each end). */
+function operatorTreatment(t: ColumnTreatment, at: string): OriginTreatment {
+  const out: OriginTreatment = { name: t.treatment, at, by: 'operator' };
+  if (t.treatment === 'mask') out.keeps = { start: t.keepStart ?? MASK_PRESETS.mobile.keepStart, end: t.keepEnd ?? MASK_PRESETS.mobile.keepEnd };
+  if (t.treatment === 'truncate') out.keeps = { start: t.length, end: 0 };
+  if (t.treatment === 'redact') out.keeps = { start: 0, end: 0 };
+  return out;
 }
 
 /** `desensitize`: compiled to one DuckDB statement; fusable into its reader, and able to read a fused input. */
@@ -72,7 +82,7 @@ export const desensitize: StepDefinition<DesensitizeSpecStep, DesensitizeParams>
               `${t.treatment}, which gives ${c.label}`,
             );
           }
-          return col(before, { type: c.type, label: c.label });
+          return col(before, { type: c.type, label: c.label, lineage: treatOrigins(before.lineage, c.label, operatorTreatment(t, stepTag(step))) });
         });
       } catch (e) {
         if (!isSluiceError(e)) throw e;

@@ -5,10 +5,11 @@ import { quoteIdent } from '../../lib/duck.js';
 import { compileDesensitize } from '../../transforms/desensitize.js';
 import type { ColumnTreatment } from '../../transforms/treatment-schema.js';
 import type { ColumnGrant } from '../../domain/types.js';
+import { assertGrantsAllowed } from '../../domain/grant-policy.js';
 import { INPUT_NAME, STEP_ID } from '../spec/fields.js';
 import { copyToParquet, openStepDuck, parquet } from './duck-step.js';
-import type { FuseSource, PlannedColumn, StepDefinition } from './definition.js';
-import { PLANNING_KEY } from './plan-helpers.js';
+import type { ColumnOrigin, FuseSource, PlannedColumn, StepDefinition } from './definition.js';
+import { PLANNING_KEY, stepTag } from './plan-helpers.js';
 import type { CompiledRelation } from './step-context.js';
 
 const schema = z.strictObject({ id: STEP_ID, kind: z.literal('extract'), input: INPUT_NAME });
@@ -69,6 +70,9 @@ export function compileExtract(src: FuseSource<ExtractParams>): CompiledRelation
     if (!g) throw new SluiceError('SLUICE_ERR_SPEC_SCOPE', `step ${src.step.id}: column ${c.name} of ${ds.name} is not granted`);
     treatments[c.name] = grantTreatment(g);
   }
+  // Checked again here, at run time: a raw direct identifier never reaches work/ or the operator's SQL.
+  const extracted = new Set(columns.map((c) => c.name));
+  assertGrantsAllowed(src.agreement.id, [{ dataset: ds.name, columns: grant.columns.filter((g) => extracted.has(g.name)) }], new Map([[ds.name, ds]]));
   const source = `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${parquet(src.input.path)}`;
   const compiled = compileDesensitize({ sourceSql: source, columns }, treatments, { key: src.tokenKey, seed: 0, asOf: src.asOf });
   return { sql: compiled.sql, facts: { dropped: compiled.dropped } };
@@ -95,13 +99,13 @@ export const extract: StepDefinition<ExtractSpecStep, ExtractParams> = {
         return { name, type: ds.columns.find((x) => x.name === name)!.type };
       });
       const compiled = compileDesensitize({ sourceSql: 'SELECT 1', columns: srcCols }, treatments, { key: PLANNING_KEY, seed: 0, asOf: ctx.today });
-      columns = compiled.columns.map((c) => ({
-        name: c.name,
-        type: c.type,
-        class: ds.columns.find((x) => x.name === c.name)!.class,
-        label: c.label,
-        source: { dataset: ds.name, column: c.name },
-      }));
+      columns = compiled.columns.map((c): PlannedColumn => {
+        const cls = ds.columns.find((x) => x.name === c.name)!.class;
+        const t = treatments[c.name]!;
+        const origin: ColumnOrigin = { dataset: ds.name, column: c.name, class: cls, label: c.label, path: [] };
+        if (t.treatment !== 'none') origin.treatment = { name: t.treatment, at: stepTag(step), by: 'agreement' };
+        return { name: c.name, type: c.type, class: cls, label: c.label, source: { dataset: ds.name, column: c.name }, lineage: [origin] };
+      });
     } catch (e) {
       if (!isSluiceError(e)) throw e;
       ctx.addPolicy(['agreement'], `agreement ${ctx.agreement.id}'s treatments to fit dataset ${ds.name}`, e.message);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { anonymizeConfigSchema, type AnonymizeConfig } from '../../transforms/anonymize-config.js';
 import { STEP_ID, describeFound, isUnsafeName } from '../spec/fields.js';
 import type { StepDefinition } from './definition.js';
-import { atLeastAsStrong, col } from './plan-helpers.js';
+import { atLeastAsStrong, col, stepTag, treatOrigins } from './plan-helpers.js';
 
 const schema = z.strictObject({
   id: STEP_ID,
@@ -33,7 +33,9 @@ export const kanonymize: StepDefinition<KAnonymizeSpecStep, KAnonymizeParams> = 
     qis.forEach((q, k) => ctx.needColumn(ctx.at('config', 'quasiIdentifiers', k, 'column'), q, step.from));
     step.config.sensitive?.forEach((c, k) => ctx.needColumn(ctx.at('config', 'sensitive', k), c, step.from));
     const columns = ctx.upstream.map((c) =>
-      qis.includes(c.name) ? col(c, { type: 'VARCHAR', label: atLeastAsStrong(c.label, 'generalized') ? c.label : 'generalized' }) : col(c),
+      qis.includes(c.name)
+        ? col(c, { type: 'VARCHAR', label: atLeastAsStrong(c.label, 'generalized') ? c.label : 'generalized', lineage: treatOrigins(c.lineage, 'generalized', { name: 'generalize', at: stepTag(step), by: 'operator' }) })
+        : col(c),
     );
     return { columns, params: { config: structuredClone(step.config) } };
   },

@@ -1,30 +1,42 @@
 /**
- * Labels of operator SQL's output columns, derived from DuckDB's parse tree:
- * each output column gets the strictest label and class of what it references,
- * counting aggregates make `aggregate`, and anything not understood is
- * `unknown` (treated as deny).
+ * Labels and lineage of operator SQL's output columns, derived from DuckDB's
+ * parse tree: each output column gets the strictest label and class of what it
+ * references, counting aggregates make `aggregate`, and anything not
+ * understood is `unknown` (treated as deny). Its origins are those of every
+ * column it references, through subqueries, CTEs, joins and set operations;
+ * a function of a value (a hash, substring, concatenation, replace or
+ * translate) keeps the origin's label — SQL has no key, so a keyless
+ * derivation of a raw value is still raw. Only `count` makes a value's origin
+ * `aggregate` (it says how many, not what); `sum`, `min`, `string_agg` and the
+ * rest over a group of one row return that row's value.
  */
 import { strictestLabel, type ColumnClass, type Label } from '../../lib/vocabulary.js';
-import type { PlannedColumn } from './definition.js';
-import { strictestClass } from './plan-helpers.js';
+import type { ColumnOrigin, PlannedColumn } from './definition.js';
+import { copyOrigins, mergeOrigins, strictestClass } from './plan-helpers.js';
 
-type Derived = { label: Label; class: ColumnClass; source?: { dataset: string; column: string } };
+/** What an expression derives from: label and class as before, its origins, and whether any part of it was not understood. */
+type Derived = { label: Label; class: ColumnClass; source?: { dataset: string; column: string }; origins: ColumnOrigin[]; unknown?: boolean };
 type Named = Derived & { name: string };
 type Scope = { alias: string; cols: Named[] | null }[];
 
 /** Aggregates whose result is a count, sum or mean over rows, not one row's value. */
 const COUNTING_AGGREGATES = new Set(['count', 'count_star', 'sum', 'avg', 'mean', 'fsum', 'sumkahan', 'kahan_sum', 'sum_no_overflow']);
+/** Aggregates that only count (rows or distinct values): their result carries nothing of a value's content. */
+const COUNT_ONLY = new Set(['count', 'count_star', 'approx_count_distinct']);
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function combine(parts: Derived[]): Derived {
-  if (parts.length === 0) return { label: 'derived', class: 'other' };
-  return { label: strictestLabel(parts.map((p) => p.label)), class: strictestClass(parts.map((p) => p.class)) };
+  const origins = mergeOrigins(parts.map((p) => p.origins));
+  const unknown = parts.some((p) => p.unknown === true);
+  if (parts.length === 0) return { label: 'derived', class: 'other', origins };
+  return { label: strictestLabel(parts.map((p) => p.label)), class: strictestClass(parts.map((p) => p.class)), origins, ...(unknown ? { unknown } : {}) };
 }
 
-const UNKNOWN: Derived = { label: 'unknown', class: 'direct-identifier' };
+/** Something the analysis does not follow: deny, and taint whatever it flows into. */
+const unknownDerived = (): Derived => ({ label: 'unknown', class: 'direct-identifier', origins: [], unknown: true });
 
 /** Nested expressions of an expression (not descending into subqueries). */
 function subExpressions(expr: Record<string, unknown>): Record<string, unknown>[] {
@@ -44,7 +56,7 @@ function subExpressions(expr: Record<string, unknown>): Record<string, unknown>[
 function labelExpr(expr: Record<string, unknown>, scope: Scope, env: Map<string, Named[] | null>): Derived {
   switch (expr['class']) {
     case 'CONSTANT':
-      return { label: 'derived', class: 'other' };
+      return { label: 'derived', class: 'other', origins: [] };
     case 'COLUMN_REF': {
       const names = (expr['column_names'] as unknown[]).map((n) => String(n).toLowerCase());
       const column = names[names.length - 1]!;
@@ -52,20 +64,23 @@ function labelExpr(expr: Record<string, unknown>, scope: Scope, env: Map<string,
       const matches: Named[] = [];
       for (const entry of scope) {
         if (table !== undefined && entry.alias !== table) continue;
-        if (entry.cols === null) return UNKNOWN;
+        if (entry.cols === null) return unknownDerived();
         const m = entry.cols.find((c) => c.name.toLowerCase() === column);
         if (m) matches.push(m);
       }
-      if (matches.length === 0) return UNKNOWN;
-      if (matches.length === 1) return matches[0]!;
+      if (matches.length === 0) return unknownDerived();
+      if (matches.length === 1) return { ...matches[0]!, origins: copyOrigins(matches[0]!.origins) };
       return combine(matches);
     }
     case 'FUNCTION': {
       const fn = String(expr['function_name']).toLowerCase();
       const inner = subExpressions(expr).map((e) => labelExpr(e, scope, env));
       if (COUNTING_AGGREGATES.has(fn)) {
-        if (inner.some((d) => d.label === 'unknown')) return UNKNOWN;
-        return { label: 'aggregate', class: fn.startsWith('count') ? 'other' : combine(inner).class };
+        if (inner.some((d) => d.label === 'unknown' || d.unknown === true)) return unknownDerived();
+        const all = combine(inner);
+        // A count reveals how many, not what; a sum or mean over a group of one row is that row's value.
+        const origins = COUNT_ONLY.has(fn) ? all.origins.map((o) => ({ ...o, label: 'aggregate' as const })) : all.origins;
+        return { label: 'aggregate', class: fn.startsWith('count') ? 'other' : all.class, origins };
       }
       return combine(inner);
     }
@@ -73,11 +88,11 @@ function labelExpr(expr: Record<string, unknown>, scope: Scope, env: Map<string,
       const sub = expr['subquery'];
       const node = isObj(sub) ? sub['node'] : undefined;
       const cols = isObj(node) ? analyseNode(node, env) : null;
-      if (cols === null) return UNKNOWN;
+      if (cols === null) return unknownDerived();
       return combine([...cols, ...subExpressions(expr).map((e) => labelExpr(e, scope, env))]);
     }
     case 'STAR':
-      return UNKNOWN;
+      return unknownDerived();
     default:
       // Windows, casts, CASE, operators, comparisons, lambdas: the strictest of what they reference.
       return combine(subExpressions(expr).map((e) => labelExpr(e, scope, env)));
@@ -157,7 +172,7 @@ function analyseNode(node: Record<string, unknown>, outer: Map<string, Named[] |
     const name = alias !== '' ? alias : e['class'] === 'COLUMN_REF' ? String((e['column_names'] as unknown[]).at(-1)) : '';
     // Only a bare column reference keeps its dataset lineage.
     const keep = e['class'] === 'COLUMN_REF' && d.source ? { source: d.source } : {};
-    out.push({ name, label: d.label, class: d.class, ...keep });
+    out.push({ name, label: d.label, class: d.class, origins: d.origins, ...(d.unknown ? { unknown: true } : {}), ...keep });
   }
   return out;
 }
@@ -165,6 +180,6 @@ function analyseNode(node: Record<string, unknown>, outer: Map<string, Named[] |
 /** Labels of a checked query's output columns by position, or null when it cannot be analysed. */
 export function analyseQuery(node: Record<string, unknown>, inputs: Map<string, PlannedColumn[]>): Named[] | null {
   const env = new Map<string, Named[] | null>();
-  for (const [k, cols] of inputs) env.set(k, cols.map((c) => ({ ...c })));
+  for (const [k, cols] of inputs) env.set(k, cols.map((c) => ({ name: c.name, label: c.label, class: c.class, origins: copyOrigins(c.lineage), ...(c.source ? { source: { ...c.source } } : {}) })));
   return analyseNode(node, env);
 }

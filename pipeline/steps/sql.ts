@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { checkOperatorSql, openSqlSandbox } from './sql-guard.js';
 import { STEP_ID, specPath } from '../spec/fields.js';
-import type { PlannedColumn, StepDefinition } from './definition.js';
-import { strictestClass } from './plan-helpers.js';
+import type { ColumnOrigin, PlannedColumn, StepDefinition } from './definition.js';
+import { mergeOrigins, strictestClass } from './plan-helpers.js';
 import { analyseQuery } from './sql-labels.js';
 
 const schema = z.strictObject({
@@ -51,10 +51,13 @@ export const sql: StepDefinition<SqlSpecStep, SqlParams> = {
     }
     const analysed = analyseQuery(checked.node, env);
     const fallbackClass = strictestClass([...env.values()].flat().map((c) => c.class));
+    // What the analysis does not follow may carry any input column: all of them, as `unknown`.
+    const everything = (): ColumnOrigin[] => mergeOrigins([...env.values()].flat().map((c) => c.lineage)).map((o) => ({ ...o, label: 'unknown' }));
     const columns = described.map((d, k): PlannedColumn => {
       const a = analysed && analysed.length === described.length ? analysed[k] : undefined;
-      if (!a) return { name: d.name, type: d.type, class: fallbackClass, label: 'unknown' };
-      const out: PlannedColumn = { name: d.name, type: d.type, class: a.class, label: a.label };
+      if (!a) return { name: d.name, type: d.type, class: fallbackClass, label: 'unknown', lineage: everything() };
+      const lineage = a.label === 'unknown' || a.unknown === true ? mergeOrigins([a.origins, everything()]) : mergeOrigins([a.origins]);
+      const out: PlannedColumn = { name: d.name, type: d.type, class: a.class, label: a.label, lineage };
       if (a.source) out.source = { ...a.source };
       return out;
     });

@@ -126,6 +126,7 @@ export const train: StepDefinition<TrainSpecStep, TrainParams> = {
   },
   summarize: (p) =>
     `${p.model.kind} model of ${p.target} on ${p.features.numeric.length + p.features.categorical.length} feature column(s), test fraction ${String(p.test_fraction)}`,
+  carries: (p) => [p.target, ...p.features.numeric, ...p.features.categorical],
   execute: executeTrain,
   evidence: {
     model: (p) => ({

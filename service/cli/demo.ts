@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/config.js';
 import { SluiceError } from '../../lib/errors.js';
 import { configureLog } from '../../lib/log.js';
+import type { ColumnClass } from '../../lib/vocabulary.js';
 import { exitWhenIdle, Shutdown, signalExitCode, trapSignals } from '../../lib/shutdown.js';
 import { openDuck, queryJson, quoteLiteral } from '../../lib/duck.js';
 import { generate, type GeneratedManifest } from '../../synthetic/generate.js';
@@ -58,6 +59,15 @@ export interface DemoResult {
   /** Each registered dataset's file in raw/ (for the tests' raw-value scans; never printed). */
   rawFiles: Record<string, string>;
 }
+
+/**
+ * The provider's mistake the demo's second job shows: the population provider
+ * classed `mobile` as `other`. Classed as the direct identifier it is, the
+ * agreement could not grant it untreated and the planner would refuse the
+ * call list (lineage); misclassified, only the audit's content checks (B1)
+ * can find the mobile numbers, and they do.
+ */
+const MISCLASSIFIED: Readonly<Record<string, Readonly<Record<string, ColumnClass>>>> = { population: { mobile: 'other' } };
 
 /**
  * The demo: generate synthetic Taizhou data, start the domain in this process
@@ -132,12 +142,15 @@ async function runDemoIn(root: string, incoming: string, shutdown: Shutdown, opt
     const rawFiles: Record<string, string> = {};
     say('\n3. Providers register their datasets (every column classified):');
     for (const d of manifest.datasets) {
-      const classes = Object.fromEntries(d.columns.map((c) => [c.name, c.class]));
+      const classes = Object.fromEntries(d.columns.map((c) => [c.name, MISCLASSIFIED[d.name]?.[c.name] ?? c.class]));
       const registered = (await asAdmin.request('POST', '/v1/datasets', { name: d.name, file: d.file, provider: d.provider, origin: d.origin, classes, unitColumn: d.unitColumn })) as { dataset: { path: string } };
       rawFiles[d.name] = join(root, registered.dataset.path);
       rmSync(d.file, { force: true });
       const counts = d.columns.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.class]: (acc[c.class] ?? 0) + 1 }), {});
       say(`   ${d.name.padEnd(20)} ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+      for (const [col, cls] of Object.entries(MISCLASSIFIED[d.name] ?? {})) {
+        say(`   ${''.padEnd(20)} (the provider classed ${col} as ${cls}, a mistake: the planner cannot see it, the audit must)`);
+      }
     }
 
     const agreement = JSON.parse(readFileSync(join(EXAMPLES, 'agreement.json'), 'utf8')) as Record<string, unknown>;

@@ -5,15 +5,21 @@ import type { Engine } from '../../pipeline/engine.js';
 import { registerDataset } from '../../pipeline/store/register.js';
 import { generate, type GeneratedDataset } from '../../synthetic/generate.js';
 import type { Workers } from '../../workers/start-workers.js';
+import type { ColumnClass } from '../../lib/vocabulary.js';
 
 /** Run statuses after which the workers are done with a run. */
 export const SETTLED = new Set(['released', 'blocked', 'failed', 'cancelled', 'awaiting-review']);
 
-/** Generates `rows` synthetic residents under `<root>/providers` and registers the population dataset. */
-export async function registerPopulation(engine: Engine, root: string, rows: number, seed: number): Promise<GeneratedDataset> {
+/**
+ * Generates `rows` synthetic residents under `<root>/providers` and registers
+ * the population dataset, with the generator's classes except those in
+ * `misclassified` (a provider's mistake, e.g. `{ mobile: 'other' }`: lineage
+ * cannot see it, the audit's content checks must).
+ */
+export async function registerPopulation(engine: Engine, root: string, rows: number, seed: number, misclassified: Record<string, ColumnClass> = {}): Promise<GeneratedDataset> {
   const m = await generate({ outDir: join(root, 'providers'), rows, seed });
   const pop = m.datasets.find((d) => d.name === 'population')!;
-  const classes = Object.fromEntries(pop.columns.map((c) => [c.name, c.class]));
+  const classes = Object.fromEntries(pop.columns.map((c) => [c.name, misclassified[c.name] ?? c.class]));
   await registerDataset(engine, { name: 'population', file: pop.file, provider: pop.provider, origin: 'public', unitColumn: pop.unitColumn, classes }, 'test');
   return pop;
 }

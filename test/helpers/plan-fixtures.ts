@@ -1,8 +1,19 @@
-/** The catalog and agreements the planner tests plan against (no database, no files). */
+/**
+ * The catalog and agreements the planner tests plan against (no database, no files).
+ * The agreements grant `mobile` untreated: with mobile registered as the direct
+ * identifier it is, the planner refuses every spec that extracts it
+ * (SLUICE_ERR_PLAN_LINEAGE); tests that plan a leak on purpose, for the audit to
+ * catch, register it misclassified (`population({ mobile: 'other' })`).
+ */
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
 
-/** The population dataset as a provider registers it (types and classes). */
-export function population(): DatasetInfo {
+/**
+ * The population dataset as a provider registers it (types and classes).
+ * `classes` overrides some of them: a provider who misclassified a column
+ * (e.g. `{ mobile: 'other' }`), which lineage cannot see and the audit's
+ * content checks must.
+ */
+export function population(classes: Partial<Record<string, DatasetInfo['columns'][number]['class']>> = {}): DatasetInfo {
   const cols: [string, string, DatasetInfo['columns'][number]['class']][] = [
     ['id_number', 'VARCHAR', 'direct-identifier'], ['name', 'VARCHAR', 'direct-identifier'], ['sex', 'VARCHAR', 'quasi-identifier'],
     ['birth_date', 'DATE', 'quasi-identifier'], ['mobile', 'VARCHAR', 'direct-identifier'], ['area_code', 'VARCHAR', 'quasi-identifier'],
@@ -12,7 +23,7 @@ export function population(): DatasetInfo {
   ];
   return {
     name: 'population', provider: 'civil-affairs', origin: 'public', artifactHash: 'a'.repeat(64), path: `raw/${'a'.repeat(64)}.parquet`,
-    rows: 1000, columns: cols.map(([name, type, cls]) => ({ name, type, class: cls })), unitColumn: 'id_number',
+    rows: 1000, columns: cols.map(([name, type, cls]) => ({ name, type, class: classes[name] ?? cls })), unitColumn: 'id_number',
   };
 }
 

@@ -66,7 +66,9 @@ describe('the CLI against a running service', () => {
     for (const [i, [name, role, org]] of ([['admin', 'admin', 'authority'], ['operator', 'operator', OPERATOR_ORG], ['rev1', 'reviewer', 'experts'], ['rev2', 'reviewer', 'experts']] as const).entries()) {
       tokens[name] = (await engine.cp.createUser({ name, role, organization: org, personId: syntheticResidentId(i + 1) })).token;
     }
-    await registerPopulation(engine, root, 2000, 5);
+    // As in the demo, the provider classed mobile `other` (misclassified): examples/agreement.json grants it
+    // untreated and examples/contact-list.yaml is blocked by the audit (B1), which lineage cannot be.
+    await registerPopulation(engine, root, 2000, 5, { mobile: 'other' });
   });
 
   afterAll(async () => {

@@ -13,7 +13,8 @@ const FIXTURES = new URL('../../fixtures/specs/', import.meta.url).pathname;
 function contextFor(agreementId: string): PlanContext {
   return {
     agreement: AGREEMENTS.get(agreementId) ?? AGREEMENTS.get('AGR-2026-001')!,
-    datasets: new Map([['population', population()]]),
+    // mobile-extract.yaml leaks mobile numbers on purpose, for the audit: its provider classed mobile `other`.
+    datasets: new Map([['population', population({ mobile: 'other' })]]),
     user: { id: 'u-1', organization: 'op-a' },
     today: '2026-06-01',
   };

@@ -6,8 +6,14 @@ import { canonicalJson, formatPlan, planJob, type Plan, type PlanContext } from 
 
 const GOOD = new URL('../../fixtures/specs/good/', import.meta.url).pathname;
 
+/**
+ * These tests plan leaky specs on purpose (mobile granted untreated) to look at
+ * labels: the provider classed mobile `other` (misclassified), which lineage
+ * cannot see. With mobile classed as the direct identifier it is, the plan is
+ * refused (test/unit/pipeline/lineage-policy.test.ts).
+ */
 function ctx(agreementId = 'AGR-2026-001'): PlanContext {
-  return { agreement: AGREEMENTS.get(agreementId)!, datasets: new Map([['population', population()]]), user: { id: 'u-1', organization: 'op-a' }, today: '2026-06-01' };
+  return { agreement: AGREEMENTS.get(agreementId)!, datasets: new Map([['population', population({ mobile: 'other' })]]), user: { id: 'u-1', organization: 'op-a' }, today: '2026-06-01' };
 }
 
 const load = (file: string): JobSpec => parseSpec(readFileSync(GOOD + file, 'utf8'), file);
@@ -26,7 +32,7 @@ ${extra}  - id: q
     from: [p]
     query: ${JSON.stringify(query)}
 outputs:
-  - { id: o, from: q, kind: table }
+  - { id: o, from: p, kind: extract }
 `);
 }
 
@@ -47,7 +53,12 @@ describe('planJob', () => {
     expect(labels(plan, 'people_x')).toEqual({ id_number: 'token', mobile: 'raw', area_code: 'raw', birth_date: 'generalized' });
     expect(plan.steps[0]!.params).toMatchObject({ input: 'people', dataset: 'population', columns: ['id_number', 'mobile', 'area_code', 'birth_date'] });
     const text = formatPlan(plan);
-    expect(text).toMatch(/mobile\s+VARCHAR\s+direct-identifier\s+raw  !/);
+    expect(text).toMatch(/mobile\s+VARCHAR\s+other\s+raw  !/);
+    // Registered as the direct identifier it is, the same spec is refused at plan time.
+    await expect(planJob(load('mobile-extract.yaml'), { ...ctx(), datasets: new Map([['population', population()]]) })).rejects.toMatchObject({
+      code: 'SLUICE_ERR_PLAN_LINEAGE',
+      message: expect.stringContaining('output contacts column mobile'),
+    });
     expect(text).toContain('contacts ← people_x  extract (csv)');
   });
 
