@@ -91,7 +91,8 @@ export interface TableEvidence {
   select(source: string): string;
   groupBy: string[];
   counts: string[];
-  measures: { column: string; fn: 'sum' | 'mean' }[];
+  /** Published measures; min, max, median and percentile evidence holds the unit's min, max or list of values (A7). */
+  measures: { column: string; fn: 'sum' | 'mean' | 'min' | 'max' | 'median' | 'percentile' }[];
 }
 
 /** What the model checks (C1–C6) need from the step that trained a model. */
