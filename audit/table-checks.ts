@@ -506,7 +506,9 @@ async function checkA5(
   let missing = 0;
   let negative = 0;
   measures.forEach((m, j) => {
-    const nu = toNum(row?.[`null${j}`]);
+    // A unit without a value in a min, max or percentile adds nothing to that figure (in a margin, the
+    // cells whose extreme was withheld leave their units without one): only magnitudes count missing values.
+    const nu = isMagnitude(m.fn) ? toNum(row?.[`null${j}`]) : 0;
     const ne = toNum(row?.[`neg${j}`]);
     metrics[`missing.${m.column}`] = nu;
     metrics[`negative.${m.column}`] = ne;
