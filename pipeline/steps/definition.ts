@@ -126,7 +126,7 @@ export interface StepDefinition<S extends SpecStepBase, P> {
    */
   checkRaw?(step: Record<string, unknown>, add: (segs: PropertyKey[], expected: string, found: string) => void): void;
   /** For a kind that reads raw/ (extract): the dataset it reads, and the spec input name its SQL sees. */
-  readsRaw?(params: P): { dataset: string; input: string };
+  readsRaw?(params: P): { dataset: string; input: string; holdout?: number };
   /** Fusion (see fuseRowLevelSteps). */
   readonly fusion?: {
     /** Its output is one SELECT over its input: it may run inside its only reader's job. */
@@ -134,6 +134,8 @@ export interface StepDefinition<S extends SpecStepBase, P> {
     /** It can read its single input as SQL instead of a file. */
     readsSql?: boolean;
   };
+  /** True when its output perturbs the rows it reads (noise): an output it feeds is audited as synthetic (B6). */
+  perturbs?(params: P): boolean;
   /** Runs it; the runner hashes and records what it wrote. */
   execute(ctx: StepContext<P>): Promise<StepOutcome>;
   /** What it leaves for the audit of an output it produces. */
