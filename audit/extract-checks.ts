@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryJson, quoteIdent, quoteLiteral } from '../lib/duck.js';
 import { SluiceError } from '../lib/errors.js';
-import type { Status } from '../lib/vocabulary.js';
+import { worstStatus, type Status } from '../lib/vocabulary.js';
 import type { CheckResult } from './types.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
 import { normalizeSql, piiDetectorSql, trimSql } from './pii-sql.js';
@@ -446,7 +446,13 @@ async function checkKAnonymity(conn: DuckDBConnection, out: string, qis: string[
   };
 }
 
-/** B4: distinct ℓ-diversity of each declared sensitive column within the QI classes. */
+/**
+ * B4: distinct ℓ-diversity of each declared sensitive column within the QI classes.
+ * ℓ cannot exceed what the attribute offers: a column with d distinct values
+ * overall is held to min(asked ℓ, d) (a two-valued attribute well mixed in every
+ * class passes; a class with a single value of it still fails). The report names
+ * the asked and the applied bars per column.
+ */
 async function checkLDiversity(conn: DuckDBConnection, out: string, qis: string[], sensitive: string[], nRows: number, t: Readonly<ExtractThresholds>): Promise<CheckResult> {
   const parameters = { failBelow: t.B4.failBelow, reviewBelow: t.B4.reviewBelow, quasiIdentifiers: qis.join(',') };
   if (sensitive.length === 0 || nRows === 0) {
@@ -455,27 +461,43 @@ async function checkLDiversity(conn: DuckDBConnection, out: string, qis: string[
   const metrics: CheckResult['metrics'] = { rows: nRows, sensitiveColumns: sensitive.length };
   let worst = Infinity;
   const flagged: string[] = [];
+  const statuses: Status[] = [];
+  const adapted: string[] = [];
   for (const s of sensitive) {
     const by = qis.length === 0 ? '' : `GROUP BY ${groupBy(qis)}`;
+    const { d } = await one<{ d: number }>(conn, `SELECT count(DISTINCT ${quoteIdent(s)})::BIGINT AS d FROM ${out}`);
+    const distinct = Number(d);
+    const failBelow = Math.min(t.B4.failBelow, distinct);
+    const reviewBelow = Math.min(t.B4.reviewBelow, distinct);
     const r = await one<{ l: number; fail_classes: number; fail_rows: number; review_classes: number }>(conn,
-      `SELECT min(l)::BIGINT AS l, count(*) FILTER (WHERE l < ${t.B4.failBelow})::BIGINT AS fail_classes,
-        coalesce(sum(sz) FILTER (WHERE l < ${t.B4.failBelow}), 0)::BIGINT AS fail_rows, count(*) FILTER (WHERE l < ${t.B4.reviewBelow})::BIGINT AS review_classes
+      `SELECT min(l)::BIGINT AS l, count(*) FILTER (WHERE l < ${failBelow})::BIGINT AS fail_classes,
+        coalesce(sum(sz) FILTER (WHERE l < ${failBelow}), 0)::BIGINT AS fail_rows, count(*) FILTER (WHERE l < ${reviewBelow})::BIGINT AS review_classes
        FROM (SELECT count(DISTINCT ${quoteIdent(s)}) AS l, count(*) AS sz FROM ${out} ${by})`);
     const l = Number(r.l);
     metrics[`${s}|l`] = l;
+    metrics[`${s}|distinctOverall`] = distinct;
+    metrics[`${s}|askedFailBelow`] = t.B4.failBelow;
+    metrics[`${s}|askedReviewBelow`] = t.B4.reviewBelow;
+    metrics[`${s}|appliedFailBelow`] = failBelow;
+    metrics[`${s}|appliedReviewBelow`] = reviewBelow;
     metrics[`${s}|classesBelowFail`] = Number(r.fail_classes);
     metrics[`${s}|rowsBelowFail`] = Number(r.fail_rows);
     metrics[`${s}|classesBelowReview`] = Number(r.review_classes);
-    if (l < t.B4.reviewBelow) flagged.push(s);
+    const status = statusOf(l < failBelow, l < reviewBelow);
+    statuses.push(status);
+    if (status !== 'pass') flagged.push(s);
+    if (reviewBelow < t.B4.reviewBelow) {
+      adapted.push(`${s}: ℓ ${reviewBelow} applied (asked ${t.B4.reviewBelow}; the column has ${distinct} distinct value${distinct === 1 ? '' : 's'} overall)`);
+    }
     worst = Math.min(worst, l);
   }
   metrics['l'] = worst;
-  const status = statusOf(worst < t.B4.failBelow, worst < t.B4.reviewBelow);
+  const status = worstStatus(statuses);
   return {
     id: 'B4',
     name: 'l-diversity',
     status,
-    summary: `smallest number of distinct sensitive values in a class is ${worst}${flagged.length > 0 ? ` (${flagged.join(', ')})` : ''}`,
+    summary: `smallest number of distinct sensitive values in a class is ${worst}${flagged.length > 0 ? ` (${flagged.join(', ')})` : ''}${adapted.length > 0 ? `; ${adapted.join('; ')}` : ''}`,
     columns: flagged,
     metrics,
     parameters,

@@ -141,6 +141,12 @@ async function columnsOf(conn: DuckDBConnection, relation: string): Promise<Set<
   }
 }
 
+/** The columns among `wanted` of `relation` whose type is a list (DOUBLE[] …). */
+async function listColumnsOf(conn: DuckDBConnection, relation: string, wanted: readonly string[]): Promise<Set<string>> {
+  const rows = await queryJson<{ column_name: string; column_type: string }>(conn, `DESCRIBE SELECT * FROM ${q(relation)}`);
+  return new Set(rows.filter((r) => wanted.includes(r.column_name) && r.column_type.endsWith('[]')).map((r) => r.column_name));
+}
+
 function requireColumns(have: Set<string>, relation: string, role: string, wanted: readonly string[]): void {
   const missing = wanted.filter((c) => !have.has(c));
   if (missing.length > 0) {
@@ -250,21 +256,24 @@ export async function auditTable(
   const T = thresholds.A1.threshold;
   try {
     // One row per (published cell, unit): contributions summed per person, not per row.
+    // A list-valued contribution (a unit's values, for a percentile) is read by its smallest value.
+    const listCols = await listColumnsOf(conn, evidence, measures.map((m) => m.column));
+    const x = (m: TableMeasure): string => (listCols.has(m.column) ? `list_min(e.${q(m.column)})` : `TRY_CAST(e.${q(m.column)} AS DOUBLE)`);
     const measureAggs = measures
       .map(
         (m, j) =>
-          `sum(TRY_CAST(e.${q(m.column)} AS DOUBLE)) AS __m${j}, ` +
-          `count(*) FILTER (WHERE TRY_CAST(e.${q(m.column)} AS DOUBLE) IS NULL) AS __null${j}, ` +
-          `count(*) FILTER (WHERE TRY_CAST(e.${q(m.column)} AS DOUBLE) < 0) AS __neg${j}`,
+          `sum(${x(m)}) AS __m${j}, ` +
+          `count(*) FILTER (WHERE ${x(m)} IS NULL) AS __null${j}, ` +
+          `count(*) FILTER (WHERE ${x(m)} < 0) AS __neg${j}`,
       )
       .join(', ');
     // The same columns for evidence that is already one row per (cell, unit).
     const measureRows = measures
       .map(
         (m, j) =>
-          `TRY_CAST(e.${q(m.column)} AS DOUBLE) AS __m${j}, ` +
-          `CAST(TRY_CAST(e.${q(m.column)} AS DOUBLE) IS NULL AS BIGINT) AS __null${j}, ` +
-          `CAST(coalesce(TRY_CAST(e.${q(m.column)} AS DOUBLE) < 0, FALSE) AS BIGINT) AS __neg${j}`,
+          `${x(m)} AS __m${j}, ` +
+          `CAST(${x(m)} IS NULL AS BIGINT) AS __null${j}, ` +
+          `CAST(coalesce(${x(m)} < 0, FALSE) AS BIGINT) AS __neg${j}`,
       )
       .join(', ');
     // A row whose every published count and measure is NULL has been suppressed: it discloses nothing, so
@@ -315,7 +324,7 @@ export async function auditTable(
     out.push(a3, a4);
     out.push(await checkA5(conn, U, C, measures, unitColumn, thresholds));
     out.push(await checkA6(conn, P, groupBy, input.structuralZeros === true, thresholds));
-    out.push(await checkA7(conn, table, evidence, groupBy, measures, thresholds));
+    out.push(await checkA7(conn, table, evidence, groupBy, measures, unitColumn, listCols, thresholds));
     out.push(checkA8(input.fittedDof ?? null, thresholds));
     out.push(await checkA9(conn, U, P, C, tag, groupBy, unitColumn, input.earlierReleases ?? [], input.incomparableEarlierReleases ?? 0, input.evidenceUnique === true, thresholds));
     out.push(await checkA10(conn, table, tableCols, unitColumn, input.file, thresholds));
@@ -498,7 +507,9 @@ async function checkA5(
   let missing = 0;
   let negative = 0;
   measures.forEach((m, j) => {
-    const nu = toNum(row?.[`null${j}`]);
+    // A unit without a value in a min, max or percentile adds nothing to that figure (in a margin, the
+    // cells whose extreme was withheld leave their units without one): only magnitudes count missing values.
+    const nu = isMagnitude(m.fn) ? toNum(row?.[`null${j}`]) : 0;
     const ne = toNum(row?.[`neg${j}`]);
     metrics[`missing.${m.column}`] = nu;
     metrics[`negative.${m.column}`] = ne;
@@ -567,30 +578,57 @@ async function checkA6(
   );
 }
 
+/**
+ * A7: a published min, max, median or percentile is one unit's own value when
+ * fewer than T (A1's threshold) units hold it, or fewer than T lie at or beyond
+ * it on either side: the units at an extreme form a cell of their own, and the
+ * figure is determined by those few units as a dominated cell's total is. Such
+ * a value fails, like a dominated cell; a value no unit holds and with at least
+ * T units on each side passes. Evidence holds each unit's value, or the list of
+ * its values (DOUBLE[]).
+ */
 async function checkA7(
   conn: DuckDBConnection,
   table: string,
   evidence: string,
   groupBy: string[],
   measures: TableMeasure[],
+  unitColumn: string,
+  listColumns: ReadonlySet<string>,
   t: Thresholds,
 ): Promise<CheckResult> {
   const extremes = measures.filter((m) => !isMagnitude(m.fn));
-  const params = { status: t.A7.status, tolerance: EXTREME_TOLERANCE };
+  const T = t.A1.threshold;
+  const params = { status: t.A7.status, tolerance: EXTREME_TOLERANCE, threshold: T };
   if (extremes.length === 0) return result('A7', 'extremes', 'pass', 'no min, max, median or percentile measures', [], { cellsFailing: 0 }, params);
   const metrics: CheckResult['metrics'] = {};
   const flagged: string[] = [];
   let total = 0;
   let checked = 0;
+  const u = `e.${q(unitColumn)}`;
   for (const m of extremes) {
     const c = q(m.column);
+    const tol = `${num(EXTREME_TOLERANCE)} * greatest(1, abs(p.v))`;
+    const tests = listColumns.has(m.column)
+      ? {
+          held: `len(list_filter(e.${c}, x -> abs(CAST(x AS DOUBLE) - p.v) <= ${tol})) > 0`,
+          below: `list_min(e.${c}) <= p.v + ${tol}`,
+          above: `list_max(e.${c}) >= p.v - ${tol}`,
+        }
+      : {
+          held: `abs(TRY_CAST(e.${c} AS DOUBLE) - p.v) <= ${tol}`,
+          below: `TRY_CAST(e.${c} AS DOUBLE) <= p.v + ${tol}`,
+          above: `TRY_CAST(e.${c} AS DOUBLE) >= p.v - ${tol}`,
+        };
+    const few = (x: string): string => `(${x} BETWEEN 1 AND ${T - 1})`;
     const [row] = await queryJson(
       conn,
       `WITH p AS (SELECT row_number() OVER () AS __rid, ${groupBy.length === 0 ? '' : cols('t', groupBy) + ', '}TRY_CAST(t.${c} AS DOUBLE) AS v ` +
         `FROM ${q(table)} t WHERE TRY_CAST(t.${c} AS DOUBLE) IS NOT NULL), ` +
-        `h AS (SELECT p.__rid, bool_or(abs(TRY_CAST(e.${c} AS DOUBLE) - p.v) <= ${num(EXTREME_TOLERANCE)} * greatest(1, abs(p.v))) AS hit ` +
-        `FROM p JOIN ${q(evidence)} e ON ${keyEq('p', 'e', groupBy)} GROUP BY p.__rid) ` +
-        `SELECT count(*) AS cells, count(*) FILTER (WHERE hit) AS hits FROM h`,
+        `h AS (SELECT p.__rid, count(DISTINCT ${u}) FILTER (WHERE ${tests.held}) AS held, ` +
+        `count(DISTINCT ${u}) FILTER (WHERE ${tests.below}) AS below, count(DISTINCT ${u}) FILTER (WHERE ${tests.above}) AS above ` +
+        `FROM p LEFT JOIN ${q(evidence)} e ON ${keyEq('p', 'e', groupBy)} GROUP BY p.__rid) ` +
+        `SELECT count(*) AS cells, count(*) FILTER (WHERE ${few('held')} OR ${few('below')} OR ${few('above')}) AS hits FROM h`,
     );
     const hits = toNum(row?.['hits']);
     checked += toNum(row?.['cells']);
@@ -603,8 +641,8 @@ async function checkA7(
     'extremes',
     total > 0 ? t.A7.status : 'pass',
     total > 0
-      ? `${plural(total, 'published value')} equal to one unit's own value (${flagged.join(', ')})`
-      : `no published min, max or percentile equals a unit's value (${plural(checked, 'cell')} checked)`,
+      ? `${plural(total, 'published value')} held by, or with on one side, fewer than ${T} units: one unit's own value (${flagged.join(', ')})`
+      : `no published min, max or percentile is held by, or has on one side, fewer than ${T} units (${plural(checked, 'cell')} checked)`,
     total > 0 ? flagged : extremes.map((m) => m.column),
     { cellsFailing: total, cellsChecked: checked, ...metrics },
     params,

@@ -39,6 +39,7 @@ export const ERRORS = {
   SLUICE_ERR_ANON_CONFIG_INVALID: { status: 400, retryable: false, template: '{path}: expected {expected}, found {found}' },
   SLUICE_ERR_ANON_UNSATISFIABLE: { status: 422, retryable: false, template: '{path}: {model} cannot be satisfied ({reason})' },
   SLUICE_ERR_ANON_DIRECT_IDENTIFIER: { status: 422, retryable: false, template: '{columns}: direct identifiers would be kept ({reason})' },
+  SLUICE_ERR_MARGIN_AMBIGUOUS: { status: 422, retryable: false, template: '{path}: a margin over {column} needs that column without missing values ({cells} evidence rows have none; their group would read as the total)' },
 } as const satisfies Record<string, { status: number; retryable: boolean; template: string }>;
 
 /** A code from the catalogue. */

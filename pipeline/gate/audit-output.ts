@@ -13,6 +13,7 @@ import type { Engine } from '../engine.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
 import { stepDefinition } from '../steps/index.js';
 import { evidenceProblem } from './structure.js';
+import { holdoutKeys, holdoutPredicate } from '../steps/extract.js';
 import { extOf } from '../store/store.js';
 import { loadConfig } from '../../lib/config.js';
 
@@ -30,6 +31,23 @@ export interface StagedOutput {
   step: PlannedStep;
   /** Lineage parameters of the work artifact (holds the evidence hash for aggregates). */
   lineageParameters: Record<string, unknown>;
+  /** Declared synthetic by the spec (B6 runs). */
+  synthetic?: boolean;
+}
+
+/** True when a step on the output's lineage perturbs its rows (noise): the output is then audited as synthetic. */
+function perturbedLineage(plan: Plan, step: PlannedStep): boolean {
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const seen = new Set<string>();
+  const todo = [step.id];
+  while (todo.length > 0) {
+    const s = byId.get(todo.pop()!);
+    if (!s || seen.has(s.id)) continue;
+    seen.add(s.id);
+    if (stepDefinition(s.kind).perturbs?.(s.params) === true) return true;
+    todo.push(...s.needs);
+  }
+  return false;
 }
 
 function reader(path: string, format: 'parquet' | 'csv' | 'json'): string {
@@ -168,6 +186,9 @@ export async function auditOutput(
     }
     // Row-level: compare against every raw dataset the run extracted from.
     const raws: { table: string; directIdentifiers: string[]; quasiIdentifiers: string[]; sensitive: string[] }[] = [];
+    const synthetic = staged.synthetic === true || perturbedLineage(plan, staged.step);
+    // B6's control: the units the first extract held out, which the job never saw (without one B6 asks for review).
+    let control: string | undefined;
     // Every name and literal of the job, as salts and keys B2 tries (never reported, only counted).
     const literals = [plan.specName, plan.agreementId, staged.outputId, ...plan.steps.flatMap((s) => [s.id, ...jobLiterals(s.params)])];
     for (const s of plan.steps) {
@@ -176,7 +197,16 @@ export async function auditOutput(
       const ds = await engine.cp.getDataset(raw.dataset);
       if (!ds) continue;
       const view: string = `__raw_${raws.length}`;
-      await conn.run(`CREATE TEMP VIEW ${view} AS SELECT * FROM read_parquet(${quoteLiteral(join(engine.dataRoot.root, ds.path))})`);
+      const rawFile = `read_parquet(${quoteLiteral(join(engine.dataRoot.root, ds.path))})`;
+      if (synthetic && raws.length === 0 && raw.holdout !== undefined) {
+        // The generation input is the raw rows the extract kept; the held-out units are the control.
+        const held = holdoutPredicate(holdoutKeys(ds), raw.holdout);
+        await conn.run(`CREATE TEMP VIEW ${view} AS SELECT * FROM ${rawFile} WHERE NOT ${held}`);
+        await conn.run(`CREATE TEMP VIEW __control AS SELECT * FROM ${rawFile} WHERE ${held}`);
+        control = '__control';
+      } else {
+        await conn.run(`CREATE TEMP VIEW ${view} AS SELECT * FROM ${rawFile}`);
+      }
       literals.push(ds.name);
       raws.push({
         table: view,
@@ -194,6 +224,8 @@ export async function auditOutput(
         declaredQuasiIdentifiers: columns.filter((c) => c.class === 'quasi-identifier').map((c) => c.name),
         sensitive: columns.filter((c) => c.class === 'sensitive').map((c) => c.name),
         context: { literals },
+        ...(synthetic ? { synthetic: true } : {}),
+        ...(control !== undefined ? { control } : {}),
       },
       thresholds,
     );

@@ -67,7 +67,7 @@ export async function runGate(engine: Engine, runId: string): Promise<GateOutcom
     let checks: CheckResult[];
     try {
       checks = await auditOutput(engine, plan, {
-        outputId: out.id, runId, kind: out.kind, format: out.format, path: staged.path, bytes: staged.bytes, rows, step,
+        outputId: out.id, runId, kind: out.kind, format: out.format, path: staged.path, bytes: staged.bytes, rows, step, synthetic: out.synthetic === true,
         lineageParameters: (lineage?.parameters ?? {}) as Record<string, unknown>,
       }, thresholds);
     } catch (e) {

@@ -27,6 +27,8 @@ export interface PlannedOutput {
   from: string;
   kind: 'table' | 'extract' | 'file' | 'model';
   format: 'parquet' | 'csv' | 'json';
+  /** Declared synthetic in the spec: the audit runs B6. */
+  synthetic?: boolean;
 }
 
 /** A planned job. */
@@ -159,7 +161,7 @@ export async function planJob(spec: JobSpec, ctx: PlanContext): Promise<Plan> {
   if (policy.length > 0) throwIssues('SLUICE_ERR_SPEC_SCOPE', [...policy, ...invalid]);
   if (invalid.length > 0) throwIssues('SLUICE_ERR_SPEC_INVALID', invalid);
 
-  const plannedOutputs = spec.outputs.map((o): PlannedOutput => ({ id: o.id, from: o.from, kind: o.kind, format: o.kind === 'model' ? 'json' : o.format }));
+  const plannedOutputs = spec.outputs.map((o): PlannedOutput => ({ id: o.id, from: o.from, kind: o.kind, format: o.kind === 'model' ? 'json' : o.format, ...(o.synthetic === true ? { synthetic: true } : {}) }));
   assertLineage(planned, plannedOutputs, agreement, ctx.datasets);
   const thresholds = resolveThresholds(agreement.auditThresholds, spec.audit?.thresholds);
   assertStructure(plannedOutputs, planned, { allowedFileTypes: thresholds.A10.allowedFileTypes, datasets: ctx.datasets });

@@ -31,6 +31,12 @@ const OutputSchema = z.strictObject({
   from: STEP_ID,
   kind: z.enum(OUTPUT_KINDS, { error: `one of ${OUTPUT_KINDS.join(', ')}` }),
   format: z.enum(OUTPUT_FORMATS, { error: `one of ${OUTPUT_FORMATS.join(', ')}` }).default('parquet'),
+  /** The rows are synthetic (generated, not the raw rows): the audit runs B6 (singling out, inference). */
+  synthetic: z.boolean({ error: 'true or false' }).optional(),
+}).superRefine((o, ctx) => {
+  if (o.synthetic === true && o.kind !== 'extract' && o.kind !== 'file') {
+    ctx.addIssue({ code: 'custom', path: ['synthetic'], message: 'synthetic only on a row-level output (kind extract or file)', input: o.kind });
+  }
 });
 
 const InputSchema = z.strictObject(

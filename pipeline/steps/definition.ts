@@ -128,7 +128,8 @@ export interface TableEvidence {
   select(source: string): string;
   groupBy: string[];
   counts: string[];
-  measures: { column: string; fn: 'sum' | 'mean' }[];
+  /** Published measures; min, max, median and percentile evidence holds the unit's min, max or list of values (A7). */
+  measures: { column: string; fn: 'sum' | 'mean' | 'min' | 'max' | 'median' | 'percentile' }[];
 }
 
 /** What the model checks (C1–C6) need from the step that trained a model. */
@@ -167,7 +168,7 @@ export interface StepDefinition<S extends SpecStepBase, P> {
    */
   carries?(params: P): string[];
   /** For a kind that reads raw/ (extract): the dataset it reads, and the spec input name its SQL sees. */
-  readsRaw?(params: P): { dataset: string; input: string };
+  readsRaw?(params: P): { dataset: string; input: string; holdout?: number };
   /** Fusion (see fuseRowLevelSteps). */
   readonly fusion?: {
     /** Its output is one SELECT over its input: it may run inside its only reader's job. */
@@ -175,6 +176,8 @@ export interface StepDefinition<S extends SpecStepBase, P> {
     /** It can read its single input as SQL instead of a file. */
     readsSql?: boolean;
   };
+  /** True when its output perturbs the rows it reads (noise): an output it feeds is audited as synthetic (B6). */
+  perturbs?(params: P): boolean;
   /** Runs it; the runner hashes and records what it wrote. */
   execute(ctx: StepContext<P>): Promise<StepOutcome>;
   /** What it leaves for the audit of an output it produces. */

@@ -96,6 +96,7 @@ export const desensitize: StepDefinition<DesensitizeSpecStep, DesensitizeParams>
       .map(([c, t]) => `${c} → ${t.treatment}${t.treatment === 'generalize' ? ` ${t.level}` : ''}`)
       .join(', '),
   fusion: { compile: compileDesensitizeStep, readsSql: true },
+  perturbs: (p) => Object.values(p.columns).some((t) => t.treatment === 'noise'),
   async execute(ctx) {
     const compiled = compileDesensitizeStep({ ...ctx, input: ctx.inputs[0]! });
     const duck = await openStepDuck(ctx);

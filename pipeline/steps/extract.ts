@@ -12,7 +12,34 @@ import type { ColumnOrigin, FuseSource, PlannedColumn, StepDefinition } from './
 import { PLANNING_KEY, stepTag } from './plan-helpers.js';
 import type { CompiledRelation } from './step-context.js';
 
-const schema = z.strictObject({ id: STEP_ID, kind: z.literal('extract'), input: INPUT_NAME });
+const HOLDOUT = 'a share of units strictly between 0 and 1 (e.g. 0.2)';
+
+const schema = z.strictObject({
+  id: STEP_ID,
+  kind: z.literal('extract'),
+  input: INPUT_NAME,
+  /**
+   * A share of the dataset's units this job never sees: the audit keeps them as
+   * the control set of B6 (a synthetic output is attacked on the rows it was
+   * made from and on these, and only the difference counts).
+   */
+  holdout: z.number({ error: HOLDOUT }).gt(0, HOLDOUT).lt(1, HOLDOUT).optional(),
+});
+
+/**
+ * SQL predicate over a raw row: true when the row's unit (or, without a unit
+ * column, the row's values) falls in the held-out share. The extract keeps the
+ * rows where it is false; the audit rebuilds both sides with the same predicate.
+ */
+export function holdoutPredicate(keyColumns: readonly string[], share: number): string {
+  const parts = 1_000_000;
+  return `(hash('sluice/holdout/v1', ${keyColumns.map((c) => `CAST(${quoteIdent(c)} AS VARCHAR)`).join(', ')}) % ${parts}) < ${Math.round(share * parts)}`;
+}
+
+/** The columns the holdout of a dataset is drawn on: its unit column, or all its columns. */
+export function holdoutKeys(ds: { unitColumn?: string | null; columns: { name: string }[] }): string[] {
+  return ds.unitColumn ? [ds.unitColumn] : ds.columns.map((c) => c.name);
+}
 
 /** An extract step as the spec gives it. */
 export type ExtractSpecStep = z.output<typeof schema>;
@@ -25,6 +52,8 @@ export interface ExtractParams {
   columns: string[];
   /** The agreement's treatment of each column. */
   treatments: Record<string, ColumnTreatment>;
+  /** Share of units held out of the job as B6's control set. */
+  holdout?: number;
 }
 
 /**
@@ -73,9 +102,11 @@ export function compileExtract(src: FuseSource<ExtractParams>): CompiledRelation
   // Checked again here, at run time: a raw direct identifier never reaches work/ or the operator's SQL.
   const extracted = new Set(columns.map((c) => c.name));
   assertGrantsAllowed(src.agreement.id, [{ dataset: ds.name, columns: grant.columns.filter((g) => extracted.has(g.name)) }], new Map([[ds.name, ds]]));
-  const source = `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${parquet(src.input.path)}`;
+  const holdout = src.step.params.holdout;
+  const where = holdout === undefined ? '' : ` WHERE NOT ${holdoutPredicate(holdoutKeys(ds), holdout)}`;
+  const source = `SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${parquet(src.input.path)}${where}`;
   const compiled = compileDesensitize({ sourceSql: source, columns }, treatments, { key: src.tokenKey, seed: 0, asOf: src.asOf });
-  return { sql: compiled.sql, facts: { dropped: compiled.dropped } };
+  return { sql: compiled.sql, facts: { dropped: compiled.dropped, ...(holdout === undefined ? {} : { holdout }) } };
 }
 
 /**
@@ -110,10 +141,10 @@ export const extract: StepDefinition<ExtractSpecStep, ExtractParams> = {
       if (!isSluiceError(e)) throw e;
       ctx.addPolicy(['agreement'], `agreement ${ctx.agreement.id}'s treatments to fit dataset ${ds.name}`, e.message);
     }
-    return { columns, params: { input: step.input, dataset: input.dataset, columns: [...input.columns], treatments } };
+    return { columns, params: { input: step.input, dataset: input.dataset, columns: [...input.columns], treatments, ...(step.holdout === undefined ? {} : { holdout: step.holdout }) } };
   },
-  summarize: (p) => `reads input ${p.input} (dataset ${p.dataset})`,
-  readsRaw: (p) => ({ dataset: p.dataset, input: p.input }),
+  summarize: (p) => `reads input ${p.input} (dataset ${p.dataset})${p.holdout === undefined ? '' : `, holding out ${p.holdout} of its units`}`,
+  readsRaw: (p) => ({ dataset: p.dataset, input: p.input, ...(p.holdout === undefined ? {} : { holdout: p.holdout }) }),
   fusion: { compile: compileExtract },
   async execute(ctx) {
     const compiled = compileExtract({ ...ctx, input: ctx.inputs[0]! });

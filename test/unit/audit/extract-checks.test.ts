@@ -99,6 +99,35 @@ describe('B3 k-anonymity and B4 l-diversity', () => {
     expect(homog['B4']!.metrics['diagnosis|classesBelowFail']).toBe(1);
   });
 
+  it('holds a two-valued sensitive attribute to ℓ = 2: well mixed in every class it passes and the report names asked and applied ℓ', async () => {
+    // decade × education classes of at least 10 records; sex (two values) is the sensitive attribute.
+    const base = `SELECT * FROM (SELECT DISTINCT year(birth_date) // 10 * 10 AS decade, education, sex, diagnosis FROM raw) QUALIFY count(*) OVER (PARTITION BY decade, education) >= 10 AND count(DISTINCT sex) OVER (PARTITION BY decade, education) = 2`;
+    const mixed = await audit('sex_mixed', base, { declaredQuasiIdentifiers: ['decade', 'education'], sensitive: ['sex'] });
+    expect(mixed['B3']!.status).toBe('pass');
+    expect(mixed['B4']!.metrics['sex|l']).toBe(2);
+    expect(mixed['B4']!.status).toBe('pass');
+    expect(mixed['B4']!.metrics['sex|distinctOverall']).toBe(2);
+    expect(mixed['B4']!.metrics['sex|askedReviewBelow']).toBe(3);
+    expect(mixed['B4']!.metrics['sex|appliedReviewBelow']).toBe(2);
+    expect(mixed['B4']!.metrics['sex|appliedFailBelow']).toBe(2);
+    expect(mixed['B4']!.parameters['reviewBelow']).toBe(3);
+    expect(mixed['B4']!.summary).toContain('sex: ℓ 2 applied (asked 3; the column has 2 distinct values overall)');
+    // A many-valued attribute in the same output is still held to the asked ℓ.
+    const both = await audit('sex_diag', base, { declaredQuasiIdentifiers: ['decade', 'education'], sensitive: ['sex', 'diagnosis'] });
+    expect(both['B4']!.metrics['diagnosis|appliedReviewBelow']).toBe(3);
+  });
+
+  it('still fails a class in which the two-valued attribute has a single value (positive control)', async () => {
+    const base = `SELECT * FROM (SELECT DISTINCT year(birth_date) // 10 * 10 AS decade, education, sex, diagnosis FROM raw) QUALIFY count(*) OVER (PARTITION BY decade, education) >= 10 AND count(DISTINCT sex) OVER (PARTITION BY decade, education) = 2`;
+    const one = await audit('sex_homog', `SELECT decade, education, CASE WHEN (decade, education) = (SELECT (min(decade), min(education)) FROM (${base}) WHERE decade = (SELECT min(decade) FROM (${base}))) THEN 'F' ELSE sex END AS sex, diagnosis FROM (${base})`, {
+      declaredQuasiIdentifiers: ['decade', 'education'], sensitive: ['sex'],
+    });
+    expect(one['B4']!.metrics['sex|l']).toBe(1);
+    expect(one['B4']!.metrics['sex|classesBelowFail']).toBe(1);
+    expect(one['B4']!.status).toBe('fail');
+    expect(one['B4']!.columns).toEqual(['sex']);
+  });
+
   it('infers a mostly-unique column as a quasi-identifier, but not a column labelled token', async () => {
     const withIncome = await audit('income_out', `SELECT sex, income FROM raw`, { declaredQuasiIdentifiers: ['sex'] });
     expect(withIncome['B3']!.status).toBe('fail');

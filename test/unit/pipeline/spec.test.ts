@@ -46,7 +46,7 @@ outputs:
     kind: aggregate
     from: s
     group_by: [sex]
-    measures: [ { fn: median, as: m } ]
+    measures: [ { fn: mode, as: m } ]
     colour: blue
 outputs:
   - { id: o, from: a, kind: table, format: xlsx }
@@ -57,11 +57,11 @@ outputs:
       { path: 'steps[2].fraction', line: 9, expected: 'a number in (0, 1]', found: 'the integer 2' },
       { path: 'steps[2].id', line: 9, expected: 'a step id not used by an earlier step (steps[1] has it)', found: 'the duplicate id "s"' },
       { path: 'steps[2].from', line: 9, expected: 'one of the step ids (p, s, a)', found: 'the string "zz"' },
-      { path: 'steps[3].measures[0].fn', line: 14, expected: 'one of count, count_units, sum, mean', found: 'the string "median"' },
+      { path: 'steps[3].measures[0].fn', line: 14, expected: 'one of count, count_units, sum, mean, min, max, median, percentile, count_distinct', found: 'the string "mode"' },
       {
         path: 'steps[3].colour',
         line: 15,
-        expected: 'no key other than id, kind, from, group_by, measures, round, suppress_below',
+        expected: 'no key other than id, kind, from, group_by, measures, round, suppress_below, margins',
         found: 'the unknown key "colour"',
       },
       { path: 'outputs[0].format', line: 17, expected: 'one of parquet, csv, json', found: 'the string "xlsx"' },
