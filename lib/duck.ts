@@ -10,6 +10,8 @@ export interface DuckOptions {
   memoryLimit?: string;
   /** Directory for out-of-core spill files. */
   tempDirectory?: string;
+  /** Most spill space, such as `'20GB'` (`max_temp_directory_size`); default: DuckDB's own (90% of the free disk). */
+  maxTempSize?: string;
 }
 
 /** An open DuckDB instance and one connection; `close()` releases both. */
@@ -27,6 +29,16 @@ export async function openDuck(options: DuckOptions = {}): Promise<Duck> {
   if (options.tempDirectory !== undefined) config['temp_directory'] = options.tempDirectory;
   const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
   const conn = await instance.connect();
+  // Given at create time, DuckDB resets it when it sets up the temp directory: it is set once connected.
+  if (options.maxTempSize !== undefined) {
+    try {
+      await conn.run(`SET max_temp_directory_size = ${quoteLiteral(options.maxTempSize)}`);
+    } catch (e) {
+      conn.closeSync();
+      instance.closeSync();
+      throw e;
+    }
+  }
   return {
     instance,
     conn,

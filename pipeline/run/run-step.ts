@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadConfig } from '../../lib/config.js';
 import { SluiceError } from '../../lib/errors.js';
+import { resolveLimits } from '../../lib/limits.js';
 import { log } from '../../lib/log.js';
 import { deriveAgreementKey } from '../../transforms/tokenize.js';
 import type { Engine } from '../engine.js';
 import { codeVersion } from '../engine.js';
 import type { PlannedColumn, PlannedStep } from '../plan/plan.js';
 import { finishSteps, reportProgress, startSteps } from './lifecycle.js';
+import { StepGuard } from './step-guard.js';
 import { stepDefinition } from '../steps/index.js';
 import type { StepContext, StepInput } from '../steps/step-context.js';
 
@@ -111,6 +114,9 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   const evidencePath = engine.store.tmpPath('parquet');
   const tempDir = join(engine.dataRoot.tmp, `duck-${runId}-${stepId}-${process.pid}`);
   let lastReported = 0;
+  const isCancelled = async () => (await engine.cp.getRun(runId))?.status === 'cancelled';
+  // Every DuckDB statement of the step runs under its agreement's limits (else the configured ones).
+  const guard = new StepGuard({ subject: `run ${runId} step ${stepId}`, runId, limits: resolveLimits(loadConfig(), agreement.resourceLimits), isCancelled });
   const ctx: StepContext<PlannedStep['params']> = {
     runId,
     step: planned,
@@ -131,11 +137,21 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
       // The steps fused into this one advance with it.
       reportProgress(engine, runId, [stepId, ...fused.map((x) => x.id)], f);
     },
-    isCancelled: async () => (await engine.cp.getRun(runId))?.status === 'cancelled',
+    isCancelled,
+    limits: guard.limits,
+    watch: (conn) => guard.watch(conn),
   };
   const t0 = performance.now();
+  guard.start();
   try {
-    const outcome = await def.execute(ctx);
+    let outcome: Awaited<ReturnType<typeof def.execute>>;
+    try {
+      outcome = await def.execute(ctx);
+    } catch (e) {
+      throw guard.explain(e);
+    } finally {
+      guard.dispose();
+    }
     let evidenceHash: string | null = null;
     if (outcome.evidence) {
       const ev = await engine.store.commit(evidencePath, 'work');

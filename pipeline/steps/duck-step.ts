@@ -4,15 +4,34 @@ import { runWithProgress } from '../run/duck-run.js';
 import type { StepContext, StepInput } from './step-context.js';
 import { loadConfig } from '../../lib/config.js';
 
-/** DuckDB settings for step executors: memory cap and threads from the configuration (lib/config.ts), spill folder per step. */
-export async function openStepDuck(ctx: Pick<StepContext, 'tempDir'>): Promise<Duck> {
+/**
+ * DuckDB for step executors: the step's memory and spill limits, its spill
+ * folder, threads from the configuration (lib/config.ts); its connection is
+ * watched by the step's guard (time limit, cancellation) until it is closed.
+ */
+export async function openStepDuck(ctx: Pick<StepContext, 'tempDir' | 'limits' | 'watch'>): Promise<Duck> {
   mkdirSync(ctx.tempDir, { recursive: true });
   const config = loadConfig();
-  return openDuck({
-    memoryLimit: config.duckdbMemory,
+  const duck = await openDuck({
+    memoryLimit: ctx.limits.memory,
+    maxTempSize: ctx.limits.tempMax,
     tempDirectory: ctx.tempDir,
     ...(config.duckdbThreads !== undefined ? { threads: config.duckdbThreads } : {}),
   });
+  let unwatch: () => void;
+  try {
+    unwatch = ctx.watch(duck.conn);
+  } catch (e) {
+    duck.close();
+    throw e;
+  }
+  return {
+    ...duck,
+    close() {
+      unwatch();
+      duck.close();
+    },
+  };
 }
 
 /** `read_parquet('<path>')` for a trusted path. */
@@ -26,20 +45,20 @@ export function relationOf(input: StepInput): string {
 }
 
 /**
- * Writes the result of `select` to `outPath` as Parquet, with progress and
- * cancellation; returns its row count (COPY's own count: the file is not read back).
+ * Writes the result of `select` to `outPath` as Parquet, with progress;
+ * returns its row count (COPY's own count: the file is not read back).
  */
 export async function copyToParquet(
   duck: Duck,
   select: string,
   outPath: string,
-  ctx: Pick<StepContext, 'onProgress' | 'isCancelled'>,
+  ctx: Pick<StepContext, 'onProgress'>,
   role: string,
   progress: (f: number) => number = (f) => f,
   compression: 'lz4_raw' | 'uncompressed' = 'lz4_raw',
 ): Promise<number> {
   return runWithProgress(duck.conn, `COPY (${select}) TO ${quoteLiteral(outPath)} (FORMAT parquet, COMPRESSION ${compression})`, role, {
+    // Cancellation and the time limit come from the step's guard, which watches the connection (openStepDuck).
     onProgress: (f) => ctx.onProgress(progress(f)),
-    isCancelled: () => ctx.isCancelled(),
   });
 }

@@ -1,4 +1,5 @@
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
+import type { StepLimits } from '../../lib/limits.js';
 import type { PlannedColumn, StepRef } from './definition.js';
 
 /** One input of a step as the executor sees it: a Parquet file and its planned columns. */
@@ -42,6 +43,14 @@ export interface StepContext<P = unknown> {
   asOf: string;
   onProgress(fraction: number): void;
   isCancelled(): Promise<boolean>;
+  /** The limits this step's DuckDB work runs under (the agreement's own, else the configured defaults). */
+  limits: StepLimits;
+  /**
+   * Every DuckDB connection the step opens is watched until the returned
+   * function is called: at the time limit or on cancellation its statements
+   * are interrupted. Throws once the step was stopped.
+   */
+  watch(conn: { interrupt(): void }): () => void;
 }
 
 /** What an executor reports back; the runner hashes and records the files. */
