@@ -42,6 +42,7 @@ export class StepGuard {
   #deadline: NodeJS.Timeout | undefined;
   #poll: NodeJS.Timeout | undefined;
   #polling = false;
+  #abandoned = false;
   #stopAbandon: (() => void) | undefined;
 
   constructor(options: StepGuardOptions) {
@@ -51,9 +52,13 @@ export class StepGuard {
 
   /** Starts the clock and the polls. */
   start(): void {
-    this.#deadline = setTimeout(() => this.#stop('time'), this.limits.timeMs);
-    this.#poll = setInterval(() => void this.#tick(), this.#options.pollMs ?? 250);
-    this.#stopAbandon = onAbandon(() => this.#interruptAll());
+    // Neither timer may keep a process alive: a stopping process ends its steps by interrupting them.
+    this.#deadline = setTimeout(() => this.#stop('time'), this.limits.timeMs).unref();
+    this.#poll = setInterval(() => void this.#tick(), this.#options.pollMs ?? 250).unref();
+    this.#stopAbandon = onAbandon(() => {
+      this.#abandoned = true;
+      this.#interruptAll();
+    });
   }
 
   /** Why the step was stopped, or null. */
@@ -106,7 +111,8 @@ export class StepGuard {
   }
 
   async #tick(): Promise<void> {
-    if (this.#stopped) {
+    // After a stop, and once this process hands its work back, a statement started since is interrupted too.
+    if (this.#stopped || this.#abandoned) {
       this.#interruptAll();
       return;
     }
