@@ -1,11 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureLog } from '../../lib/log.js';
 import { Engine } from '../../pipeline/engine.js';
 import { submitRun } from '../../pipeline/run/submit.js';
 import { checkOperatorSql } from '../../pipeline/steps/sql-guard.js';
+import { buildApp } from '../../service/app.js';
 import { startWorkers, type Workers } from '../../workers/start-workers.js';
 import type { Agreement, Step, User } from '../../domain/types.js';
 import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
@@ -42,6 +44,8 @@ describe('limits on every statement of a step', () => {
   let engine: Engine;
   let workers: Workers;
   let op: User;
+  let app: FastifyInstance;
+  let adminToken: string;
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
 
@@ -66,12 +70,14 @@ describe('limits on every statement of a step', () => {
     // Memory alone: time enough that only the memory limit can stop the step.
     await engine.cp.createAgreement(agreement('AGR-LIM-MEM', { timeMs: 60_000, memory: '256MB' }));
     op = (await engine.cp.createUser({ name: 'op', role: 'operator', organization: 'ops' })).user;
+    adminToken = (await engine.cp.createUser({ name: 'admin', role: 'admin', organization: 'authority' })).token;
+    app = await buildApp(engine);
   });
   afterAll(async () => {
     clearInterval(sampler);
     delete process.env['SLUICE_STEP_TIME_MS'];
     delete process.env['SLUICE_DUCKDB_MEMORY'];
-    await shutdown({ workers, engine, root });
+    await shutdown({ app, workers, engine, root });
   });
 
   /** Runs `query` as step q under `agreementId`; returns the run and its step q once settled. */
@@ -134,5 +140,16 @@ describe('limits on every statement of a step', () => {
     await expect(engine.cp.createAgreement(agreement('AGR-LIM-BAD', { timeMs: 5 }))).rejects.toMatchObject({ message: expect.stringContaining('resourceLimits.timeMs') });
     expect((await engine.cp.getAgreement('AGR-LIM-OWN'))!.resourceLimits).toEqual({ timeMs: TIME_MS, memory: '256MB', tempMax: '64MB' });
     expect((await engine.cp.getAgreement('AGR-LIM-DEFAULT'))!.resourceLimits).toEqual({});
+    // An admin sets them when creating an agreement over HTTP (what `sluice agreement create FILE` sends).
+    const post = (resourceLimits: unknown) => {
+      const { status: _status, ...body } = agreement('AGR-LIM-HTTP');
+      return app.inject({ method: 'POST', url: '/v1/agreements', headers: { authorization: `Bearer ${adminToken}` }, payload: { ...body, resourceLimits } });
+    };
+    const bad = await post({ memory: '256MB', tempMax: 'a lot' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('resourceLimits.tempMax');
+    expect(bad.body).not.toContain('a lot');
+    expect((await post({ memory: '512MB', timeMs: 60_000 })).statusCode).toBe(201);
+    expect((await engine.cp.getAgreement('AGR-LIM-HTTP'))!.resourceLimits).toEqual({ memory: '512MB', timeMs: 60_000 });
   });
 });
