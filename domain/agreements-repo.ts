@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SluiceError } from '../lib/errors.js';
+import { ResourceLimitsSchema, type ResourceLimits } from '../lib/limits.js';
 import { TREATMENTS } from '../lib/vocabulary.js';
 import { appendAuditLog } from './audit-log.js';
 import { fromJson, jsonParam, parseInput, toIso, type Db } from './db.js';
@@ -47,6 +48,7 @@ const AgreementSchema = z
     validTo: z.string().refine(isCalendarDate, 'expected an ISO date YYYY-MM-DD'),
     status: z.enum(['active', 'terminated']),
     auditThresholds: z.record(z.string(), z.unknown()).optional(),
+    resourceLimits: ResourceLimitsSchema.optional(),
   })
   .superRefine((a, ctx) => {
     if (!isCalendarDate(a.validFrom) || !isCalendarDate(a.validTo)) return;
@@ -73,6 +75,7 @@ interface AgreementRow {
   use_class: Agreement['useClass'];
   grants: unknown;
   audit_thresholds: unknown;
+  resource_limits: unknown;
   valid_from: string;
   valid_to: string;
   status: Agreement['status'];
@@ -86,7 +89,7 @@ interface AgreementRow {
 }
 
 // Dates as text: drivers would turn `date` into a local-midnight Date.
-const COLS = `id, scenario, operator, purpose, use_class, grants, audit_thresholds, valid_from::text AS valid_from, valid_to::text AS valid_to,
+const COLS = `id, scenario, operator, purpose, use_class, grants, audit_thresholds, resource_limits, valid_from::text AS valid_from, valid_to::text AS valid_to,
   status, created_at, terminated_at, terminated_by, termination_reason, suspended_at, suspended_by, suspension_reason`;
 
 function toAgreement(r: AgreementRow): AgreementRecord {
@@ -98,6 +101,7 @@ function toAgreement(r: AgreementRow): AgreementRecord {
     useClass: r.use_class,
     grants: fromJson<DatasetGrant[]>(r.grants),
     auditThresholds: fromJson<Record<string, unknown>>(r.audit_thresholds) ?? {},
+    resourceLimits: fromJson<ResourceLimits>(r.resource_limits) ?? {},
     validFrom: r.valid_from,
     validTo: r.valid_to,
     status: r.status,
@@ -131,9 +135,9 @@ export class AgreementsRepo {
       const clash = await t.query<{ id: string }>('SELECT id FROM agreements WHERE id = $1', [a.id]);
       if (clash.length > 0) throw new SluiceError('SLUICE_ERR_CONFLICT', `agreement ${a.id} already exists`);
       const rows = await t.query<AgreementRow>(
-        `INSERT INTO agreements (id, scenario, operator, purpose, use_class, grants, audit_thresholds, valid_from, valid_to, status)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::date, $9::date, $10) RETURNING ${COLS}`,
-        [a.id, a.scenario, a.operator, a.purpose, a.useClass, jsonParam(a.grants), jsonParam(a.auditThresholds ?? {}), a.validFrom, a.validTo, a.status],
+        `INSERT INTO agreements (id, scenario, operator, purpose, use_class, grants, audit_thresholds, resource_limits, valid_from, valid_to, status)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9::date, $10::date, $11) RETURNING ${COLS}`,
+        [a.id, a.scenario, a.operator, a.purpose, a.useClass, jsonParam(a.grants), jsonParam(a.auditThresholds ?? {}), jsonParam(a.resourceLimits ?? {}), a.validFrom, a.validTo, a.status],
       );
       await appendAuditLog(t, {
         actor: by,

@@ -1,4 +1,5 @@
 import type { ColumnClass, Label, Status, Treatment } from '../lib/vocabulary.js';
+import type { ResourceLimits } from '../lib/limits.js';
 // Type-only: the control plane stores the planner's plan and the parsed spec as they are.
 import type { Plan } from '../pipeline/plan/plan.js';
 import type { JobSpec } from '../pipeline/spec/spec.js';
@@ -84,6 +85,8 @@ export interface Agreement {
   status: AgreementStatus;
   /** Audit thresholds for this agreement's outputs (partial; AUDIT.md defaults fill the rest). */
   auditThresholds?: Record<string, unknown>;
+  /** Resource limits of its steps (partial; the configured defaults fill the rest; lib/limits.ts). */
+  resourceLimits?: ResourceLimits;
 }
 
 // ---------------------------------------------------------------- control-plane records

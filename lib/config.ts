@@ -28,8 +28,14 @@ export interface Options {
   commit?: string;
   /** Fuse row-level steps into their reader's job (`SLUICE_FUSE_STEPS`, `0` turns it off); default true. */
   fuseSteps?: boolean;
-  /** DuckDB memory limit of a step or an audit (`SLUICE_DUCKDB_MEMORY`), in DuckDB's units, e.g. `2GB`; default `2GB`. */
+  /** DuckDB memory limit of a step or an audit (`SLUICE_DUCKDB_MEMORY`), in DuckDB's units, e.g. `2GB`; default `2GB`. An agreement may set its own for its steps. */
   duckdbMemory?: string;
+  /** A step's time limit (`SLUICE_STEP_TIME_MS`), in ms, over all its DuckDB statements; default 3,600,000 (one hour). An agreement may set its own. */
+  stepTimeMs?: number;
+  /** Spill space a step's DuckDB may use under the data root's tmp/ (`SLUICE_DUCKDB_TEMP_MAX`), in DuckDB's units; default `20GB`. An agreement may set its own. */
+  duckdbTempMax?: string;
+  /** How many times a step whose worker died is started again before it fails as stalled (`SLUICE_MAX_STALLED`); default 1. */
+  maxStalled?: number;
   /** DuckDB threads of a step (`SLUICE_DUCKDB_THREADS`), a whole number ≥ 1; default none: DuckDB's own (all cores). */
   duckdbThreads?: number;
   /** Worker lock duration (`SLUICE_LOCK_MS`), in milliseconds: how long until a dead worker's job is handed on; default 30,000. */
@@ -59,6 +65,9 @@ export const DEFAULTS = {
   queuePrefix: 'sluice',
   fuseSteps: true,
   duckdbMemory: '2GB',
+  stepTimeMs: 3_600_000,
+  duckdbTempMax: '20GB',
+  maxStalled: 1,
   lockMs: 30_000,
   shutdownGraceMs: 5_000,
   logLevel: 'info',
@@ -86,6 +95,15 @@ function wholeNumber(min: number): Reader<number> {
   };
 }
 
+/** A size in DuckDB's units (`512MB`, `2GB`, `1.5GiB`): a positive number and a unit. */
+export const DUCK_SIZE = /^(?:\d{1,9}(?:\.\d{1,3})?) ?(?:[KMGT]i?B|B)$/;
+
+const size: Reader<string> = (name, t) => {
+  if (t === '') return undefined;
+  if (DUCK_SIZE.test(t)) return t;
+  throw new SluiceError('SLUICE_ERR_INPUT_INVALID', `${name}: expected a size such as 512MB or 2GB, found a string of ${[...t].length} characters`);
+};
+
 function oneOf<T extends string>(values: readonly T[]): Reader<T> {
   return (name, t) => {
     if (t === '') return undefined;
@@ -103,7 +121,10 @@ export const SETTINGS: { [K in keyof Options]-?: { env: string; read: Reader<Non
   queuePrefix: { env: 'SLUICE_QUEUE_PREFIX', read: text },
   commit: { env: 'SLUICE_COMMIT', read: text },
   fuseSteps: { env: 'SLUICE_FUSE_STEPS', read: flag },
-  duckdbMemory: { env: 'SLUICE_DUCKDB_MEMORY', read: text },
+  duckdbMemory: { env: 'SLUICE_DUCKDB_MEMORY', read: size },
+  stepTimeMs: { env: 'SLUICE_STEP_TIME_MS', read: wholeNumber(1) },
+  duckdbTempMax: { env: 'SLUICE_DUCKDB_TEMP_MAX', read: size },
+  maxStalled: { env: 'SLUICE_MAX_STALLED', read: wholeNumber(0) },
   duckdbThreads: { env: 'SLUICE_DUCKDB_THREADS', read: wholeNumber(1) },
   lockMs: { env: 'SLUICE_LOCK_MS', read: wholeNumber(1) },
   shutdownGraceMs: { env: 'SLUICE_SHUTDOWN_GRACE_MS', read: wholeNumber(0) },

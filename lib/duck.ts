@@ -12,6 +12,8 @@ export interface DuckOptions {
   memoryLimit?: string;
   /** Directory for out-of-core spill files. */
   tempDirectory?: string;
+  /** Most spill space, such as `'20GB'` (`max_temp_directory_size`); default: DuckDB's own (90% of the free disk). */
+  maxTempSize?: string;
 }
 
 /** An open DuckDB instance and one connection; `close()` releases both. */
@@ -29,6 +31,16 @@ export async function openDuck(options: DuckOptions = {}): Promise<Duck> {
   if (options.tempDirectory !== undefined) config['temp_directory'] = options.tempDirectory;
   const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
   const conn = await instance.connect();
+  // Given at create time, DuckDB resets it when it sets up the temp directory: it is set once connected.
+  if (options.maxTempSize !== undefined) {
+    try {
+      await conn.run(`SET max_temp_directory_size = ${quoteLiteral(options.maxTempSize)}`);
+    } catch (e) {
+      conn.closeSync();
+      instance.closeSync();
+      throw e;
+    }
+  }
   return {
     instance,
     conn,
@@ -83,8 +95,10 @@ export interface DuckPoolOptions {
 
 /** What one lease of a pooled instance runs under. */
 export interface DuckLeaseSettings {
-  /** `memory_limit` for this lease, such as `'2GB'`. */
+  /** `memory_limit` for this lease, such as `'2GB'`; default DuckDB's own. */
   memoryLimit?: string;
+  /** `max_temp_directory_size` for this lease, such as `'20GB'`; default DuckDB's own. */
+  maxTempSize?: string;
 }
 
 interface PooledInstance {
@@ -117,8 +131,9 @@ export class DuckPool {
     let conn: DuckDBConnection;
     try {
       conn = await entry.instance.connect();
-      if (settings.memoryLimit !== undefined) await conn.run(`SET memory_limit = ${quoteLiteral(settings.memoryLimit)}`);
-      else await conn.run('RESET memory_limit');
+      // Instance-wide settings, set for each lease: the lease holds the instance alone.
+      await conn.run(settings.memoryLimit !== undefined ? `SET memory_limit = ${quoteLiteral(settings.memoryLimit)}` : 'RESET memory_limit');
+      await conn.run(settings.maxTempSize !== undefined ? `SET max_temp_directory_size = ${quoteLiteral(settings.maxTempSize)}` : 'RESET max_temp_directory_size');
     } catch (e) {
       this.leased.delete(entry);
       this.destroy(entry);

@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import type { Engine } from '../pipeline/engine.js';
 import { QUEUES } from '../pipeline/engine.js';
-import { releaseProcessor, stepProcessor } from './step-processor.js';
+import { onStalledStepFailed, releaseProcessor, stepProcessor } from './step-processor.js';
 
 /** Options for {@link startWorkers}. */
 export interface WorkerOptions {
@@ -65,7 +65,8 @@ export function startWorkers(engine: Engine, options: WorkerOptions = {}): Worke
     prefix: engine.prefix,
     lockDuration,
     stalledInterval: options.stalledIntervalMs ?? Math.max(1000, Math.floor(lockDuration / 2)),
-    maxStalledCount: 2,
+    // A step whose worker died while running it is started again this many times, then failed (onStalledStepFailed).
+    maxStalledCount: config.maxStalled,
   };
   // BullMQ leaves a connection it was given open when the worker closes: these are ours to close.
   const connections: Redis[] = [engine.redis.connect(), engine.redis.connect()];
@@ -105,6 +106,9 @@ export function startWorkers(engine: Engine, options: WorkerOptions = {}): Worke
   };
   const steps = new Worker(QUEUES.steps, handBackOnAbort(stepProcessor(engine)), { ...common, connection: connections[0]!, concurrency: options.concurrency ?? 1 });
   const release = new Worker(QUEUES.release, handBackOnAbort(releaseProcessor(engine)), { ...common, connection: connections[1]!, concurrency: 1 });
+  steps.on('failed', (job) => {
+    if (job) void onStalledStepFailed(engine, job).catch((e: unknown) => log.error('step.stalled-record', { job: job.id ?? null, name: e instanceof Error ? e.name : typeof e }));
+  });
   for (const w of [steps, release]) {
     // Failure reasons are already value-free; log ids and codes only.
     w.on('failed', (job, err) => log.warn('job.failed', { queue: w.name, job: job?.id ?? null, reason: err.message.slice(0, 200) }));

@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { errorToWire, isSluiceError, SluiceError } from '../lib/errors.js';
 import { log } from '../lib/log.js';
+import { abandonSignal } from '../lib/shutdown.js';
 import type { Engine } from '../pipeline/engine.js';
 import { runGate } from '../pipeline/gate/gate.js';
 import { checkJobData, ReleaseJobDataSchema, StepJobDataSchema } from '../pipeline/run/job-data.js';
@@ -36,12 +37,32 @@ export function stepProcessor(engine: Engine) {
       return await runStep(engine, data.runId, data.stepId, (f) => job.updateProgress(Math.round(f * 100)));
     } catch (e) {
       const err = safeError(e);
+      // Handed back at shutdown (its statement interrupted): the step is the next worker's now, not failed.
+      if (abandonSignal.aborted) throw failure(err);
       const final = !err.retryable || job.attemptsMade + 1 >= attempts;
       log.warn('step.failed', { runId: data.runId, stepId: data.stepId ?? 'gate', code: err.code, attempt: job.attemptsMade + 1, final });
       await failSteps(engine, data.runId, data.stepId, err, final);
       throw failure(err);
     }
   };
+}
+
+/**
+ * A step job BullMQ failed without running it: its worker died while running
+ * it (BullMQ's stalled-job check found it so) more often than the workers'
+ * `maxStalledCount` allows, so this time BullMQ failed it instead of starting
+ * it again (its `deferredFailure`). The processor never saw this last
+ * delivery: the run lifecycle hears of it here, as SLUICE_ERR_STEP_STALLED.
+ * Returns whether the job was such a one.
+ */
+export async function onStalledStepFailed(engine: Engine, job: Job): Promise<boolean> {
+  if (!job.deferredFailure) return false;
+  const data = checkJobData(StepJobDataSchema, job.data);
+  const step = data.stepId ?? 'gate';
+  const err = SluiceError.of('SLUICE_ERR_STEP_STALLED', { subject: `run ${data.runId} step ${step}`, count: job.stalledCounter });
+  log.error('step.stalled', { runId: data.runId, stepId: step, job: job.id ?? null, stalled: job.stalledCounter });
+  await failSteps(engine, data.runId, data.stepId, err, true);
+  return true;
 }
 
 /** The processor of the release queue: a reviewer approved; copy into release/. */

@@ -61,9 +61,11 @@ export function duckError(e: unknown, role: string): SluiceError {
   // Parser, binder and catalog errors speak of the operator's own SQL text and
   // column names, which the operator needs to fix the query; they never quote rows.
   if (/^(Parser|Binder|Catalog) Error$/.test(kind)) {
-    return new SluiceError('SLUICE_ERR_SQL_FAILED', `${role}: ${text.split('\n')[0]!.slice(0, 300)}`, { details: { duckdbErrorClass: kind } });
+    return new SluiceError('SLUICE_ERR_SQL_FAILED', `${role}: ${text.split('\n')[0]!.slice(0, 300)}`, { details: { duckdbErrorClass: kind }, cause: e });
   }
+  // The cause stays in this process (a step's guard reads a memory or spill limit from it); it never crosses a wire.
   return new SluiceError(ioLike ? 'SLUICE_ERR_STORE_IO' : 'SLUICE_ERR_SQL_FAILED', `${role}: DuckDB reported a ${kind}; the message is withheld because it may quote data`, {
     details: { duckdbErrorClass: kind },
+    cause: e,
   });
 }

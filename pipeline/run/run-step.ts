@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadConfig } from '../../lib/config.js';
 import { SluiceError } from '../../lib/errors.js';
+import { resolveLimits } from '../../lib/limits.js';
 import { log } from '../../lib/log.js';
 import { requireInForce } from '../../domain/in-force.js';
 import { deriveAgreementKey } from '../../transforms/tokenize.js';
@@ -11,6 +13,7 @@ import type { PlannedColumn, PlannedStep } from '../plan/plan.js';
 import { openStepDuck } from './step-duck.js';
 import { unitColumnOf } from '../gate/structure.js';
 import { finishSteps, reportProgress, startSteps } from './lifecycle.js';
+import { StepGuard } from './step-guard.js';
 import { stepDefinition } from '../steps/index.js';
 import type { StepContext, StepInput } from '../steps/step-context.js';
 
@@ -113,7 +116,11 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
   const unitColumn = dataset ? null : await findUnitColumn(engine, inputs[0]?.columns ?? []);
   const outPath = engine.store.tmpPath(ext);
   const evidencePath = engine.store.tmpPath('parquet');
+  const tempDir = join(engine.dataRoot.tmp, `duck-${runId}-${stepId}-${process.pid}`);
   let lastReported = 0;
+  const isCancelled = async () => (await engine.cp.getRun(runId))?.status === 'cancelled';
+  // Every DuckDB statement of the step runs under its agreement's limits (else the configured ones).
+  const guard = new StepGuard({ subject: `run ${runId} step ${stepId}`, runId, limits: resolveLimits(loadConfig(), agreement.resourceLimits), isCancelled });
   const ctx: StepContext<PlannedStep['params']> = {
     runId,
     step: planned,
@@ -123,7 +130,8 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     unitColumn,
     outPath,
     evidencePath,
-    openDuck: () => openStepDuck(engine),
+    openDuck: () => openStepDuck(engine, guard.limits),
+    tempDir,
     tokenKey,
     asOf,
     onProgress: (f) => {
@@ -134,11 +142,21 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
       // The steps fused into this one advance with it.
       reportProgress(engine, runId, [stepId, ...fused.map((x) => x.id)], f);
     },
-    isCancelled: async () => (await engine.cp.getRun(runId))?.status === 'cancelled',
+    isCancelled,
+    limits: guard.limits,
+    watch: (conn) => guard.watch(conn),
   };
   const t0 = performance.now();
+  guard.start();
   try {
-    const outcome = await def.execute(ctx);
+    let outcome: Awaited<ReturnType<typeof def.execute>>;
+    try {
+      outcome = await def.execute(ctx);
+    } catch (e) {
+      throw guard.explain(e);
+    } finally {
+      guard.dispose();
+    }
     let evidenceHash: string | null = null;
     if (outcome.evidence) {
       const ev = await engine.store.commit(evidencePath, 'work');
@@ -178,5 +196,6 @@ export async function runStep(engine: Engine, runId: string, stepId: string, pro
     return { skipped: false, artifactHash: out.hash, rows: outcome.rows };
   } finally {
     for (const p of [outPath, evidencePath]) if (existsSync(p)) await unlink(p).catch(() => undefined);
+    await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
   }
 }

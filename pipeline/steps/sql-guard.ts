@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError, isSluiceError } from '../../lib/errors.js';
 import { quoteIdent, quoteLiteral } from '../../lib/duck.js';
+import { limitError } from '../../lib/limits.js';
 
 /** Table functions operator SQL may use in FROM (they produce numbers or unnest values; no I/O). */
 export const SQL_TABLE_FUNCTION_ALLOWLIST: readonly string[] = ['range', 'generate_series', 'unnest'];
@@ -610,8 +611,13 @@ export interface SqlSandboxOptions {
   threads?: number;
   /** DuckDB memory limit, e.g. `'1GB'`; default DuckDB's own. */
   memoryLimit?: string;
-  /** Interrupt a query after this many milliseconds; default: no limit. */
-  timeoutMs?: number;
+  /** Most spill space, e.g. `'20GB'` (`max_temp_directory_size`); default DuckDB's own. */
+  maxTempSize?: string;
+  /**
+   * Watches the sandbox's connection until it is closed (a step's guard:
+   * its time limit and cancellation interrupt the running statement); default none.
+   */
+  watch?: (conn: { interrupt(): void }) => () => void;
 }
 
 /** A locked DuckDB holding only a step's inputs. */
@@ -629,15 +635,17 @@ export interface SqlSandbox {
   close(): Promise<void>;
 }
 
-/** Maps a DuckDB failure of operator SQL to a message without SQL text or literals. */
-function sqlFailure(path: string, e: unknown): SluiceError {
+/** Maps a DuckDB failure of operator SQL to a message without SQL text or literals; a memory or spill limit to its own code. */
+function sqlFailure(path: string, e: unknown, limits: { memory: string; tempMax: string }): SluiceError {
   if (isSluiceError(e)) return e;
+  const limit = limitError(e, path, limits);
+  if (limit) return limit;
   const msg = e instanceof Error ? e.message : String(e);
   const kind = /^([A-Za-z ]+? Error):/.exec(msg)?.[1] ?? 'Error';
   const col = /Referenced column "([^"]+)" not found/.exec(msg)?.[1];
   const tbl = /Table with name ([^ ]+) does not exist/.exec(msg)?.[1];
   const detail = col !== undefined ? `; no column ${showName(col)}` : tbl !== undefined ? `; no table ${showName(tbl)}` : '';
-  const retry = kind === 'Out of Memory Error' || kind === 'IO Error';
+  const retry = kind === 'IO Error';
   return new SluiceError('SLUICE_ERR_SQL_FAILED', `${path}: the query failed (${kind}${detail})`, { details: { path, kind }, retryable: retry });
 }
 
@@ -664,11 +672,17 @@ export async function openSqlSandbox(inputs: SandboxInput[], options: SqlSandbox
     temp_directory: dir ? join(dir, 'spill') : '',
   };
   if (options.memoryLimit !== undefined) config['memory_limit'] = options.memoryLimit;
+  const limits = { memory: options.memoryLimit ?? 'DuckDB\'s default', tempMax: options.maxTempSize ?? 'DuckDB\'s default' };
   let instance: DuckDBInstance | undefined;
   let conn: DuckDBConnection | undefined;
+  let unwatch: () => void = () => undefined;
   try {
     instance = await DuckDBInstance.create(':memory:', config);
     conn = await instance.connect();
+    // From here on the step's guard may interrupt it: loading the inputs is under the step's limits too.
+    if (options.watch) unwatch = options.watch(conn);
+    // Given at create time, DuckDB resets it when it sets up the temp directory.
+    if (options.maxTempSize !== undefined) await conn.run(`SET max_temp_directory_size=${quoteLiteral(options.maxTempSize)}`);
     for (const input of inputs) {
       if ('path' in input) {
         await conn.run(`CREATE TABLE ${quoteIdent(input.name)} AS FROM read_parquet(${quoteLiteral(input.path)})`);
@@ -683,10 +697,13 @@ export async function openSqlSandbox(inputs: SandboxInput[], options: SqlSandbox
     await conn.run('SET enable_external_access=false');
     await conn.run('SET lock_configuration=true');
   } catch (e) {
+    unwatch();
     conn?.closeSync();
     instance?.closeSync();
     if (dir) await rm(dir, { recursive: true, force: true });
     if (isSluiceError(e)) throw e;
+    const limit = limitError(e, 'sandbox', limits);
+    if (limit) throw limit;
     throw new SluiceError('SLUICE_ERR_SQL_FAILED', `sandbox: could not load the inputs (${names.map(showName).join(', ')})`, { cause: e });
   }
   const c = conn;
@@ -694,14 +711,12 @@ export async function openSqlSandbox(inputs: SandboxInput[], options: SqlSandbox
   let outputs = 0;
   let closed = false;
 
-  const withTimeout = async <T>(work: Promise<T>): Promise<T> => {
+  const guarded = async <T>(work: Promise<T>): Promise<T> => {
     // A statement still running when the process hands its jobs back is interrupted, so the process can exit.
     const stopListening = onAbandon(() => c.interrupt());
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => c.interrupt(), options.timeoutMs);
     try {
       return await work;
     } finally {
-      if (timer) clearTimeout(timer);
       stopListening();
     }
   };
@@ -731,7 +746,7 @@ export async function openSqlSandbox(inputs: SandboxInput[], options: SqlSandbox
           prepared.destroySync();
         }
       } catch (e) {
-        throw sqlFailure(path, e);
+        throw sqlFailure(path, e, limits);
       }
     },
     async runToParquet(sql, outPath) {
@@ -742,13 +757,13 @@ export async function openSqlSandbox(inputs: SandboxInput[], options: SqlSandbox
         (await prepareSelect(sql, path)).destroySync();
       } catch (e) {
         // DuckDB's own text may quote the SQL's literals: only the error class goes on.
-        throw sqlFailure(path, e);
+        throw sqlFailure(path, e, limits);
       }
       // A trailing `;` or line comment would break the wrapper; the newlines keep a comment inside.
       const body = sql.replace(/[\s;]+$/u, '');
       const tmp = join(dir, `out-${++outputs}.parquet`);
       try {
-        const reader = await withTimeout(c.runAndReadAll(`COPY (\n${body}\n) TO ${quoteLiteral(tmp)} (FORMAT parquet)`));
+        const reader = await guarded(c.runAndReadAll(`COPY (\n${body}\n) TO ${quoteLiteral(tmp)} (FORMAT parquet)`));
         const rows = Number(reader.getRows()[0]?.[0] ?? 0);
         try {
           await rename(tmp, outPath);
@@ -760,16 +775,17 @@ export async function openSqlSandbox(inputs: SandboxInput[], options: SqlSandbox
         return rows;
       } catch (e) {
         await rm(tmp, { force: true });
-        throw sqlFailure(path, e);
+        throw sqlFailure(path, e, limits);
       }
     },
     async runUnchecked(sql) {
-      const reader = await withTimeout(c.runAndReadAll(sql));
+      const reader = await guarded(c.runAndReadAll(sql));
       return reader.getRowObjectsJson() as Record<string, unknown>[];
     },
     async close() {
       if (closed) return;
       closed = true;
+      unwatch();
       c.closeSync();
       inst.closeSync();
       if (dir) await rm(dir, { recursive: true, force: true });

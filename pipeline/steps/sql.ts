@@ -1,4 +1,5 @@
 /** `sql`: the operator's own SELECT over the step's inputs. */
+import { mkdir } from 'node:fs/promises';
 import { z } from 'zod';
 import { checkOperatorSql, openSqlSandbox } from './sql-guard.js';
 import { STEP_ID, specPath } from '../spec/fields.js';
@@ -67,7 +68,14 @@ export const sql: StepDefinition<SqlSpecStep, SqlParams> = {
   async execute(ctx) {
     const query = ctx.step.params.query;
     await checkOperatorSql(query, ctx.inputs.map((i) => i.name));
-    const sandbox = await openSqlSandbox(ctx.inputs.map((i) => ({ name: i.name, path: i.path })));
+    // Under the step's limits; its scratch (results, spill) under the data root's tmp/, in the step's folder.
+    await mkdir(ctx.tempDir, { recursive: true });
+    const sandbox = await openSqlSandbox(ctx.inputs.map((i) => ({ name: i.name, path: i.path })), {
+      scratchDir: ctx.tempDir,
+      memoryLimit: ctx.limits.memory,
+      maxTempSize: ctx.limits.tempMax,
+      watch: ctx.watch,
+    });
     try {
       const rows = await sandbox.runToParquet(query, ctx.outPath);
       return { rows, evidence: false };

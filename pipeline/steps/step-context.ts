@@ -1,5 +1,6 @@
 import type { Duck } from '../../lib/duck.js';
 import type { Agreement, DatasetInfo } from '../../domain/types.js';
+import type { StepLimits } from '../../lib/limits.js';
 import type { PlannedColumn, StepRef } from './definition.js';
 
 /** One input of a step as the executor sees it: a Parquet file and its planned columns. */
@@ -36,16 +37,27 @@ export interface StepContext<P = unknown> {
   /** A second temporary path for the step's evidence (aggregate contributions), if it makes one. */
   evidencePath: string;
   /**
-   * A DuckDB for this step alone (memory cap and threads from the configuration,
-   * spill files under tmp/); whatever it creates must be TEMP. `close()` hands it back.
+   * A DuckDB for this step alone (a pooled instance under the step's memory and
+   * spill limits, threads from the configuration, spill files under tmp/);
+   * whatever it creates must be TEMP. `close()` hands it back.
    */
   openDuck(): Promise<Duck>;
+  /** Scratch folder of this step alone under tmp/ (a DuckDB of its own spills there), removed when the step ends. */
+  tempDir: string;
   /** The agreement's tokenization key (derived; never leaves the domain). */
   tokenKey: Buffer;
   /** Reference date for ages (ISO), fixed per run so retries agree. */
   asOf: string;
   onProgress(fraction: number): void;
   isCancelled(): Promise<boolean>;
+  /** The limits this step's DuckDB work runs under (the agreement's own, else the configured defaults). */
+  limits: StepLimits;
+  /**
+   * Every DuckDB connection the step opens is watched until the returned
+   * function is called: at the time limit or on cancellation its statements
+   * are interrupted. Throws once the step was stopped.
+   */
+  watch(conn: { interrupt(): void }): () => void;
 }
 
 /** What an executor reports back; the runner hashes and records the files. */

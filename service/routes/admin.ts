@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { COLUMN_CLASSES } from '../../lib/vocabulary.js';
 import { ROLES } from '../../domain/types.js';
 import { SluiceError } from '../../lib/errors.js';
+import { ResourceLimitsSchema } from '../../lib/limits.js';
 import { resolveThresholds } from '../../audit/thresholds.js';
 import { retryRefusedReleases } from '../../pipeline/run/lifecycle.js';
 import { registerDataset } from '../../pipeline/store/register.js';
@@ -33,6 +34,7 @@ const AgreementBody = z.strictObject({
   validFrom: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
   validTo: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
   auditThresholds: z.record(z.string(), z.unknown()).optional(),
+  resourceLimits: ResourceLimitsSchema.optional(),
 });
 const AgreementParams = z.object({ id: Id });
 /** Why an admin suspends, resumes or terminates an agreement: kept with it and in the audit log. */
@@ -98,8 +100,8 @@ export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions
     const admin = requireRole(req, 'admin');
     const body = parseBody(AgreementBody, req.body);
     resolveThresholds(body.auditThresholds);
-    const { auditThresholds, ...rest } = body;
-    const agreement = { ...rest, ...(auditThresholds ? { auditThresholds } : {}), status: 'active' as const, grants: body.grants.map((g) => ({ dataset: g.dataset, columns: g.columns.map((c) => ({ name: c.name, treatment: c.treatment, ...(c.level ? { level: c.level } : {}) })) })) };
+    const { auditThresholds, resourceLimits, ...rest } = body;
+    const agreement = { ...rest, ...(auditThresholds ? { auditThresholds } : {}), ...(resourceLimits ? { resourceLimits } : {}), status: 'active' as const, grants: body.grants.map((g) => ({ dataset: g.dataset, columns: g.columns.map((c) => ({ name: c.name, treatment: c.treatment, ...(c.level ? { level: c.level } : {}) })) })) };
     await engine.cp.createAgreement(agreement, admin.id);
     return reply.status(201).send({ agreement });
   });
