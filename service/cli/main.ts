@@ -37,7 +37,7 @@ function endQuietlyOnEpipe(): void {
 function roleHint(spec: CommandSpec): string {
   const role = spec.roles?.[0];
   if (!role) return '';
-  const a = role === 'admin' ? 'an' : role === 'operator' ? 'an' : 'a';
+  const a = /^[aeiou]/.test(role) ? 'an' : 'a';
   return `${spec.name} needs the ${spec.roles!.join(' or ')} role; create ${a} ${role} with \`sluice user create --role ${role} --name N --org ORG\` (as an admin) and use its token (SLUICE_TOKEN=…)`;
 }
 
