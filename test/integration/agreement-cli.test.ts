@@ -44,7 +44,7 @@ describe('sluice agreement suspend | resume | terminate', () => {
       id: 'AGR-CLI-1', scenario: 's', operator: 'ops', purpose: 'p', useClass: 'industry', status: 'active', validFrom: '2026-01-01', validTo: '2028-12-31',
       grants: [{ dataset: 'population', columns: [{ name: 'sex', treatment: 'none' }] }],
     });
-  });
+  }, 600_000);
   afterAll(async () => {
     await shutdown({ app, engine, root });
     rmSync(childRoot, { recursive: true, force: true });
@@ -67,7 +67,7 @@ describe('sluice agreement suspend | resume | terminate', () => {
     expect(actions).toEqual([
       ['agreement.create', undefined], ['agreement.suspend', 'pending an inspection'], ['agreement.resume', 'inspection done'], ['agreement.terminate', 'contract ended early'],
     ]);
-  });
+  }, 600_000);
 
   it('needs --reason and the admin role', async () => {
     const noReason = await sluice(['agreement', 'suspend', 'AGR-CLI-1'], as('admin'));
@@ -76,5 +76,5 @@ describe('sluice agreement suspend | resume | terminate', () => {
     const operator = await sluice(['agreement', 'terminate', 'AGR-CLI-1', '--reason', 'i want out'], as('operator'));
     expect(operator.code).toBe(1);
     expect(operator.err).toContain('SLUICE_ERR_AUTH_FORBIDDEN');
-  });
+  }, 600_000);
 });

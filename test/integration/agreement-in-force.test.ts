@@ -24,6 +24,8 @@ import { TEST_REDIS_URL } from '../helpers/raw-scan.js';
 import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const CODE = 'SLUICE_ERR_AGREEMENT_NOT_IN_FORCE';
+/** Runs settle in seconds; on a loaded machine, in minutes. */
+const LONG = 600_000;
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 /** T is terminated, S suspended (then resumed), C stays in force: the negative control. */
 const AG = { T: 'AGR-IF-T', S: 'AGR-IF-S', C: 'AGR-IF-C' } as const;
@@ -115,7 +117,7 @@ describe('an agreement not in force: every use refused with one code, logged; a 
     return r.body['runId'] as string;
   };
   const stagedHash = async (runId: string) => (await engine.cp.listReportsForRun(runId))[0]!.artifactHash;
-  const until = async <T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => {
+  const until = async <T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 240_000): Promise<T> => {
     for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 150))) {
       const v = await probe();
       if (v) return v;
@@ -238,7 +240,7 @@ describe('an agreement not in force: every use refused with one code, logged; a 
 
     // The workers start again: the runs in flight and the queued releases meet the change.
     workers = startWorkers(engine);
-  });
+  }, LONG);
 
   it.each(['T', 'S'] as const)('under %s, plan, submit, approve, reject, release, download and predict are refused with the one code', async (k) => {
     const runsBefore = (await engine.cp.listRuns({ limit: 1000 })).length;
@@ -261,10 +263,10 @@ describe('an agreement not in force: every use refused with one code, logged; a 
     expectRefused(await call('operator', 'POST', `/v1/models/${fx[k].modelHash}/predict`, { rows: [row] }), k);
     // The operator's token no longer works for this agreement, not even to look at a run.
     expectRefused(await call('operator', 'GET', `/v1/runs/${fx[k].pending2.runId}`), k);
-  });
+  }, LONG);
 
   it.each([['T', 'gate'], ['S', 's']] as const)('the run in flight under %s stops at its next job (%s) with the code, through the lifecycle', async (k, next) => {
-    expect(await settleRun(engine, fx[k].inFlight, 60_000)).toBe('failed');
+    expect(await settleRun(engine, fx[k].inFlight)).toBe('failed');
     const run = (await engine.cp.getRun(fx[k].inFlight))!;
     expect(run.errorCode).toBe(CODE);
     expect(run.errorMessage).toContain(AG[k]);
@@ -278,7 +280,7 @@ describe('an agreement not in force: every use refused with one code, logged; a 
     }
     const fail = (await engine.cp.listAuditLog({ limit: 10_000 })).find((e) => e.action === 'run.fail' && e.subject === run.id);
     expect(fail?.details).toMatchObject({ code: CODE, step: next });
-  });
+  }, LONG);
 
   it.each(['T', 'S'] as const)('each refusal under %s is in the audit log and sluice.log, naming the operation, never the reason typed', async (k) => {
     const rows = await refusals(k);
@@ -292,7 +294,7 @@ describe('an agreement not in force: every use refused with one code, logged; a 
     expect([...logged].sort()).toEqual([...ops].sort());
     const refusalText = JSON.stringify(rows) + JSON.stringify(lines.filter((l) => l['event'] === NOT_IN_FORCE_ACTION));
     expect(refusalText).not.toContain(REASON[k]);
-  });
+  }, LONG);
 
   it('negative control: the same calls under an agreement still in force succeed, for the same operator', async () => {
     const before = (await refusals('C')).length;
@@ -316,7 +318,7 @@ describe('an agreement not in force: every use refused with one code, logged; a 
     expect(['released', 'awaiting-review']).toContain(await settleRun(engine, fx.C.inFlight));
     expect((await engine.cp.getRun(fx.C.inFlight))!.errorCode).toBeNull();
     expect((await refusals('C')).length).toBe(before);
-  });
+  }, LONG);
 
   it('after resume, work under the suspended agreement goes on; the release refused meanwhile is released', async () => {
     const r = await call('admin', 'POST', `/v1/agreements/${AG.S}/resume`, { reason: 'audit closed' });
@@ -331,7 +333,7 @@ describe('an agreement not in force: every use refused with one code, logged; a 
     expect((await call('operator', 'GET', `/v1/releases/${fx.S.tableRelease}/download`)).status).toBe(200);
     expect((await call('operator', 'POST', `/v1/models/${fx.S.modelHash}/predict`, { rows: [row] })).status).toBe(200);
     expect((await engine.cp.listAuditLog({ limit: 10_000 })).some((e) => e.action === 'agreement.resume' && e.subject === AG.S)).toBe(true);
-  });
+  }, LONG);
 
   it('termination is final: a terminated agreement cannot be resumed or suspended, and terminating again keeps the first reason', async () => {
     const resume = await call('admin', 'POST', `/v1/agreements/${AG.T}/resume`, { reason: 'change of heart' });
@@ -342,5 +344,5 @@ describe('an agreement not in force: every use refused with one code, logged; a 
     const again = await call('admin', 'POST', `/v1/agreements/${AG.T}/terminate`, { reason: 'a second reason' });
     expect(again.body['agreement']).toMatchObject({ status: 'terminated', terminationReason: REASON.T });
     expectRefused(await call('operator', 'POST', '/v1/plan', { spec: tableSpec('T', 'again') }), 'T');
-  });
+  }, LONG);
 });
