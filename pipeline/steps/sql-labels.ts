@@ -35,6 +35,15 @@ function combine(parts: Derived[]): Derived {
   return { label: strictestLabel(parts.map((p) => p.label)), class: strictestClass(parts.map((p) => p.class)), origins, ...(unknown ? { unknown } : {}) };
 }
 
+/** Table functions that make rows out of their (constant) arguments alone. */
+const CONSTANT_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
+
+/** What a constant derives from: nothing. */
+const constantDerived = (): Derived => ({ label: 'derived', class: 'other', origins: [] });
+
+/** True when an expression reads no column and nothing the analysis does not follow. */
+const isConstant = (d: Derived): boolean => d.origins.length === 0 && d.unknown !== true && d.label !== 'unknown';
+
 /** Something the analysis does not follow: deny, and taint whatever it flows into. */
 const unknownDerived = (): Derived => ({ label: 'unknown', class: 'direct-identifier', origins: [], unknown: true });
 
@@ -56,7 +65,7 @@ function subExpressions(expr: Record<string, unknown>): Record<string, unknown>[
 function labelExpr(expr: Record<string, unknown>, scope: Scope, env: Map<string, Named[] | null>): Derived {
   switch (expr['class']) {
     case 'CONSTANT':
-      return { label: 'derived', class: 'other', origins: [] };
+      return constantDerived();
     case 'COLUMN_REF': {
       const names = (expr['column_names'] as unknown[]).map((n) => String(n).toLowerCase());
       const column = names[names.length - 1]!;
@@ -122,6 +131,20 @@ function buildScope(ref: unknown, env: Map<string, Named[] | null>): Scope {
       const sub = ref['subquery'];
       const cols = isObj(sub) && isObj(sub['node']) ? analyseNode(sub['node'], env) : null;
       return [{ alias, cols: renamed(cols, ref['column_name_alias']) }];
+    }
+    case 'TABLE_FUNCTION': {
+      // range(10), generate_series(…), unnest([1, 2]) over constants: a relation of constants, named as DuckDB names it.
+      const fn = isObj(ref['function']) ? ref['function'] : undefined;
+      const name = String(fn?.['function_name'] ?? '').toLowerCase();
+      if (!fn || !CONSTANT_TABLE_FUNCTIONS.has(name) || !isConstant(labelExpr(fn, [], env))) return [{ alias, cols: null }];
+      return [{ alias: alias || name, cols: renamed([{ name, ...constantDerived() }], ref['column_name_alias']) }];
+    }
+    case 'EXPRESSION_LIST': {
+      // VALUES (…), (…) of constants.
+      const rows = Array.isArray(ref['values']) ? (ref['values'] as unknown[]) : [];
+      const first = Array.isArray(rows[0]) ? (rows[0] as unknown[]) : [];
+      const constant = rows.length > 0 && rows.every((r) => Array.isArray(r) && r.length === first.length && r.every((e) => isObj(e) && isConstant(labelExpr(e, [], env))));
+      return [{ alias, cols: constant ? first.map((_, k) => ({ name: `col${k}`, ...constantDerived() })) : null }];
     }
     default:
       return [{ alias, cols: null }];
