@@ -8,7 +8,10 @@ import type { StepContext, StepOutcome } from '../../../pipeline/steps/step-cont
 import { auditTable } from '../../../audit/table-checks.js';
 import { DEFAULT_THRESHOLDS } from '../../../audit/thresholds.js';
 import type { CheckResult } from '../../../audit/types.js';
-import { agreement } from '../../helpers/plan-fixtures.js';
+import { AGREEMENTS, agreement, population } from '../../helpers/plan-fixtures.js';
+import { parseSpec } from '../../../pipeline/spec/spec.js';
+import { planJob, type PlanContext } from '../../../pipeline/plan/plan.js';
+import { isSluiceError } from '../../../lib/errors.js';
 
 /**
  * The aggregate step's new measures on a small table whose truth is known:
@@ -200,5 +203,39 @@ describe('measure schema', () => {
     expect(issues({ fn: 'min', as: 'm' })).toEqual(['column: a column to min']);
     expect(issues({ fn: 'max', column: 'income', percentile: 0.5, as: 'm' })).toEqual(['percentile: no percentile (only fn: percentile takes one; median is 0.5)']);
     expect(issues({ fn: 'p50', column: 'income', as: 'm' })[0]).toMatch(/^fn: one of count, count_units, sum, mean, min, max, median, percentile, count_distinct/);
+  });
+});
+
+describe('planning the new measures', () => {
+  const ctx = (): PlanContext => ({ agreement: AGREEMENTS.get('AGR-2026-001')!, datasets: new Map([['population', population()]]), user: { id: 'u-1', organization: 'op-a' }, today: '2026-06-01' });
+  const specWith = (measures: string, extra = '') =>
+    parseSpec(`version: 1
+name: measures
+agreement: AGR-2026-001
+inputs: { people: { dataset: population, columns: [id_number, sex, area_code, income_band] } }
+steps:
+  - { id: p, kind: extract, input: people }
+  - { id: a, kind: aggregate, from: p, group_by: [area_code, sex], measures: ${measures}${extra} }
+outputs: [ { id: o, from: a, kind: table } ]
+`);
+
+  it('labels every measure aggregate, with counts as BIGINT', async () => {
+    const plan = await planJob(specWith('[{ fn: count_distinct, column: income_band, as: bands }, { fn: count_units, as: persons }]', ', margins: [sex]'), ctx());
+    const a = plan.steps.find((s) => s.id === 'a')!;
+    expect(a.columns.filter((c) => ['bands', 'persons'].includes(c.name)).map((c) => [c.name, c.type, c.label])).toEqual([
+      ['bands', 'BIGINT', 'aggregate'],
+      ['persons', 'BIGINT', 'aggregate'],
+    ]);
+    expect((a.params as AggregateParams).margins).toEqual(['sex']);
+  });
+
+  it('refuses a min of a text column and a margin that is not a group-by column, naming the place', async () => {
+    const err = await planJob(specWith('[{ fn: min, column: income_band, as: lo }]', ', margins: [income_band]'), ctx()).catch((e: unknown) => e);
+    expect(isSluiceError(err)).toBe(true);
+    const msg = (err as Error).message;
+    expect(msg).toContain('steps[1].measures[0].column');
+    expect(msg).toContain('a numeric column to min');
+    expect(msg).toContain('steps[1].margins[0]');
+    expect(msg).toContain('a group-by column of this step');
   });
 });
