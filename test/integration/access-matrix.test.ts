@@ -37,10 +37,11 @@ interface Case {
 }
 
 let serial = 0;
+const ADMIN_AGREEMENT = 'AGR-MATRIX-ADMIN';
 const CASES: Record<string, Case> = {
   'GET /health': { roles: 'public', tenant: 'none', url: () => '/health' },
   'GET /v1/whoami': { roles: ALL, tenant: 'none', url: () => '/v1/whoami' },
-  'POST /v1/users': { roles: ['admin'], tenant: 'none', url: () => '/v1/users', ok: 201, body: () => ({ name: `user ${CANARY}`, role: 'operator', organization: `org ${CANARY}` }) },
+  'POST /v1/users': { roles: ['admin'], tenant: 'none', url: () => '/v1/users', ok: 201, body: () => ({ name: `user ${CANARY}`, role: 'operator', organization: `org ${CANARY}`, personId: syntheticResidentId(999) }) },
   'GET /v1/users': { roles: ['admin', 'auditor'], tenant: 'none', url: () => '/v1/users' },
   'GET /v1/datasets': { roles: ALL, tenant: 'list', url: () => '/v1/datasets' },
   'POST /v1/datasets': {
@@ -59,6 +60,10 @@ const CASES: Record<string, Case> = {
       grants: [{ dataset: 'population', columns: [{ name: 'sex', treatment: 'none' }] }],
     }),
   },
+  // An agreement of its own (made in beforeAll), so that suspending and terminating it stops nobody else's cases; called in this order.
+  'POST /v1/agreements/:id/suspend': { roles: ['admin'], tenant: 'none', url: () => `/v1/agreements/${ADMIN_AGREEMENT}/suspend`, body: () => ({ reason: `reason ${CANARY}` }) },
+  'POST /v1/agreements/:id/resume': { roles: ['admin'], tenant: 'none', url: () => `/v1/agreements/${ADMIN_AGREEMENT}/resume`, body: () => ({ reason: `reason ${CANARY}` }) },
+  'POST /v1/agreements/:id/terminate': { roles: ['admin'], tenant: 'none', url: () => `/v1/agreements/${ADMIN_AGREEMENT}/terminate`, body: () => ({ reason: `reason ${CANARY}` }) },
   'GET /v1/audit-log/verify': { roles: ['admin', 'auditor'], tenant: 'none', url: () => '/v1/audit-log/verify' },
   'POST /v1/plan': { roles: ['operator', 'admin'], tenant: 'spec', url: () => '/v1/plan', body: () => ({ spec: `${extractSpec('matrix-plan')}# ${CANARY}\n` }) },
   'POST /v1/runs': { roles: ['operator'], tenant: 'spec', url: () => '/v1/runs', ok: 202, body: (_w, n) => ({ spec: `${extractSpec(`matrix-run-${n}`)}# ${CANARY}\n` }) },
@@ -106,6 +111,10 @@ let w: AccessWorld;
 beforeAll(async () => {
   // The matrix refuses a few hundred requests from one address: the rate limit has its own test.
   w = await openAccessWorld({ accessFailureLimit: 100_000 });
+  await w.engine.cp.createAgreement({
+    id: ADMIN_AGREEMENT, scenario: 'admin actions', operator: 'x-co', purpose: 'p', useClass: 'industry', status: 'active', validFrom: '2026-01-01', validTo: '2027-12-31',
+    grants: [{ dataset: 'population', columns: [{ name: 'sex', treatment: 'none' }] }],
+  });
 }, 600_000);
 afterAll(async () => {
   await w?.close();
