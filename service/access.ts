@@ -8,6 +8,7 @@ import { parseBody } from './parse-body.js';
 import { Id, Sha256 } from './routes/schemas.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { checkRateLimit } from './refusals.js';
+import { checkRouteDoc, type RouteDoc } from './route-doc.js';
 
 /**
  * The one authorisation layer. Every route declares, as route options, who may
@@ -58,6 +59,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route and how its resource is scoped: set with {@link allow}. */
     access?: AccessRule;
+    /** The route's request schemas and answer, for the OpenAPI document: set with {@link allow}. */
+    doc?: RouteDoc;
   }
   interface FastifyRequest {
     /** Why the access layer refused the request (for the access log), when it did. */
@@ -84,18 +87,23 @@ export const scope = {
   key,
 };
 
+/** Route options: who may call the route, and its schemas (service/route-doc.ts). */
+export interface RouteConfig {
+  config: { access: AccessRule; doc: RouteDoc };
+}
+
 /**
- * Route options declaring access, e.g.
- * `app.get('/v1/runs/:id', allow(ANY_ROLE, scope.run()), handler)`.
+ * Route options declaring access and schemas, e.g.
+ * `app.get('/v1/runs/:id', allow(ANY_ROLE, scope.run(), doc({ summary, params: IdParams, response: ok('the run') })), handler)`.
  */
-export function allow(roles: readonly Role[], s: Scope): { config: { access: AccessRule } } {
+export function allow(roles: readonly Role[], s: Scope, d: RouteDoc): RouteConfig {
   if (s.kind !== 'public' && roles.length === 0) throw new SluiceError('SLUICE_ERR_INTERNAL', 'allow: a non-public route needs at least one role');
-  return { config: { access: { roles: [...roles], scope: s } } };
+  return { config: { access: { roles: [...roles], scope: s }, doc: d } };
 }
 
 /** Route options of a route anyone may call without a token. */
-export function allowPublic(): { config: { access: AccessRule } } {
-  return { config: { access: { roles: [], scope: scope.public } } };
+export function allowPublic(d: RouteDoc): RouteConfig {
+  return { config: { access: { roles: [], scope: scope.public }, doc: d } };
 }
 
 /** One route of the live route table, as the access layer saw it registered. */
@@ -103,6 +111,7 @@ export interface AccessRoute {
   method: string;
   url: string;
   access: AccessRule;
+  doc: RouteDoc;
 }
 
 /** The authority: sees every tenant's resources. */
@@ -183,7 +192,8 @@ export async function enforceAccess(engine: Engine, req: FastifyRequest, rule: A
 
 /**
  * Installs the layer on `app` (before any route is registered): an onRoute
- * hook that throws for a route without an access declaration and records
+ * hook that throws for a route without an access or a schema declaration
+ * ({@link checkRouteDoc}) and records
  * every route in the returned table, and the preHandler that enforces it,
  * after the rate limit on repeated refusals (429 before anything else).
  */
@@ -198,8 +208,9 @@ export function installAccessLayer(app: FastifyInstance, engine: Engine, limiter
     if (!access) {
       throw new SluiceError('SLUICE_ERR_INTERNAL', `route ${methods.join(',')} ${route.url} declares no access: give it allow(roles, scope) from service/access.ts`);
     }
+    const doc = checkRouteDoc(methods.join(','), route.url, route.config?.doc);
     // Fastify adds a HEAD route for every GET, with the GET's options.
-    for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, access });
+    for (const method of methods) if (method !== 'HEAD') table.push({ method, url: route.url, access, doc });
   });
   app.addHook('preHandler', async (req) => {
     checkRateLimit(req, limiter);

@@ -15,8 +15,10 @@ import { allow, allowPublic, ANY_ROLE, installAccessLayer, scope, type AccessRou
 import { FailureLimiter } from './rate-limit.js';
 import { recordRefusal } from './refusals.js';
 import { accessLogRoutes } from './routes/access-log.js';
+import { openapiRoutes } from './routes/openapi.js';
 import { loadConfig } from '../lib/config.js';
 import { refuseUnsafeKeys } from './parse-body.js';
+import { doc, ok } from './route-doc.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -85,8 +87,8 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   });
 
   // Kinds only (no URLs, no credentials): /health answers without a token.
-  app.get('/health', allowPublic(), async () => ({ ok: true, controlPlane: engine.cp.db.kind, queue: engine.redis.private ? 'a private redis-server under the data root' : 'Redis (REDIS_URL, or 127.0.0.1:6379)' }));
-  app.get('/v1/whoami', allow(ANY_ROLE, scope.none), async (req) => requireRole(req));
+  app.get('/health', allowPublic(doc({ summary: 'liveness: the kinds of control plane and queue (no URLs, no credentials)', response: ok('ok, and the backends\' kinds') })), async () => ({ ok: true, controlPlane: engine.cp.db.kind, queue: engine.redis.private ? 'a private redis-server under the data root' : 'Redis (REDIS_URL, or 127.0.0.1:6379)' }));
+  app.get('/v1/whoami', allow(ANY_ROLE, scope.none, doc({ summary: 'the caller: id, name, role, organisation', response: ok('the signed-in user') })), async (req) => requireRole(req));
 
   const routeOptions: RouteOptions = { engine, key };
   await app.register(adminRoutes, routeOptions);
@@ -95,6 +97,7 @@ export async function buildApp(engine: Engine, options: AppOptions = {}): Promis
   await app.register(releasesRoutes, routeOptions);
   await app.register(modelsRoutes, routeOptions);
   await app.register(accessLogRoutes, routeOptions);
+  await app.register(openapiRoutes, routeOptions);
   for (const plugin of options.plugins ?? []) await app.register(plugin, routeOptions);
   return app;
 }

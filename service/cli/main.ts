@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { isSluiceError, SluiceError } from '../../lib/errors.js';
 import { configureLog } from '../../lib/log.js';
 import { clientConfig, SluiceClient } from './client.js';
 import { COMMANDS } from './commands.js';
 import { EXIT, familyOf, findCommand, parseCommandArgs, renderCommandHelp, renderHelp, UsageError, type CommandContext, type CommandSpec } from './table.js';
+import { version } from '../version.js';
 
-/** The version in package.json. */
-export function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
+/** The version in package.json (service/version.ts). */
+export { version };
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { allow, scope } from '../access.js';
+import { doc, ok } from '../route-doc.js';
 import type { RouteOptions } from './context.js';
 import { Id, parseParams } from './schemas.js';
 
@@ -13,7 +14,7 @@ const AccessLogQuery = z.strictObject({
 
 /** The access log (every refused request), for the authority: admin and auditor. */
 export async function accessLogRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  app.get('/v1/access-log', allow(['admin', 'auditor'], scope.none), async (req) => {
+  app.get('/v1/access-log', allow(['admin', 'auditor'], scope.none, doc({ summary: 'the access log: every refused request (who, route, status, reason code)', query: AccessLogQuery, response: ok('{ entries }') })), async (req) => {
     const q = parseParams(AccessLogQuery, req.query ?? {}, 'query');
     const entries = await engine.cp.listAccessLog({
       ...(q.after !== undefined ? { afterId: q.after } : {}), ...(q.user !== undefined ? { userId: q.user } : {}),

@@ -11,6 +11,7 @@ import { parseBody } from '../parse-body.js';
 import type { RouteOptions } from './context.js';
 import { Id, parseParams, requireRole } from './schemas.js';
 import { allow, ANY_ROLE, scope, visibleOrganization } from '../access.js';
+import { doc, ok } from '../route-doc.js';
 import type { AgreementRecord, DatasetRecord, User } from '../../domain/types.js';
 
 /** `personId`: the person's resident ID number; only its keyed token is stored (domain/person.ts). */
@@ -63,40 +64,40 @@ function catalogueFor(user: User, datasets: DatasetRecord[], agreements: Agreeme
 
 /** People, datasets, agreements and the audit log: the authority's side (admin, reads for everyone where harmless). */
 export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  app.post('/v1/users', allow(['admin'], scope.none), async (req, reply) => {
+  app.post('/v1/users', allow(['admin'], scope.none, doc({ summary: 'create a user; the token is shown once', body: UserBody, response: ok('{ user, token }', 201) })), async (req, reply) => {
     const admin = requireRole(req, 'admin');
     const body = parseBody(UserBody, req.body);
     const { user, token } = await engine.cp.createUser(body, admin.id);
     return reply.status(201).send({ user, token });
   });
-  app.get('/v1/users', allow(['admin', 'auditor'], scope.none), async (req) => {
+  app.get('/v1/users', allow(['admin', 'auditor'], scope.none, doc({ summary: 'list users (never a token or its hash)', response: ok('{ users }') })), async (req) => {
     requireRole(req, 'admin', 'auditor');
     // Token hashes never leave the repository; a user record has none.
     return { users: (await engine.cp.listUsers()).map((u) => ({ id: u.id, name: u.name, role: u.role, organization: u.organization, createdAt: u.createdAt, disabled: u.disabled })) };
   });
 
-  app.get('/v1/datasets', allow(ANY_ROLE, scope.tenant), async (req) => {
+  app.get('/v1/datasets', allow(ANY_ROLE, scope.tenant, doc({ summary: 'the catalogue as the caller may see it (an operator: granted datasets and columns only)', response: ok('{ datasets }') })), async (req) => {
     const user = requireRole(req);
     return { datasets: catalogueFor(user, await engine.cp.listDatasets(), await engine.cp.listAgreements()) };
   });
-  app.post('/v1/datasets', allow(['admin'], scope.none), async (req, reply) => {
+  app.post('/v1/datasets', allow(['admin'], scope.none, doc({ summary: 'register a raw dataset (hashed, profiled, classified)', body: DatasetBody, response: ok('{ dataset }', 201) })), async (req, reply) => {
     const admin = requireRole(req, 'admin');
     const body = parseBody(DatasetBody, req.body);
     return reply.status(201).send({ dataset: await registerDataset(engine, body, admin.id) });
   });
 
-  app.get('/v1/agreements', allow(ANY_ROLE, scope.tenant), async (req) => {
+  app.get('/v1/agreements', allow(ANY_ROLE, scope.tenant, doc({ summary: 'agreements the caller may see', response: ok('{ agreements }') })), async (req) => {
     const organization = visibleOrganization(requireRole(req));
     return { agreements: (await engine.cp.listAgreements()).filter((a) => organization === undefined || a.operator === organization) };
   });
-  app.get('/v1/agreements/:id', allow(ANY_ROLE, scope.agreement()), async (req) => {
+  app.get('/v1/agreements/:id', allow(ANY_ROLE, scope.agreement(), doc({ summary: 'one agreement: grants, term, status', params: AgreementParams, response: ok('{ agreement }') })), async (req) => {
     requireRole(req);
     const { id } = parseParams(AgreementParams, req.params);
     const agreement = await engine.cp.getAgreement(id);
     if (!agreement) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `agreement ${id} does not exist; \`sluice agreement list\` shows those that do`);
     return { agreement };
   });
-  app.post('/v1/agreements', allow(['admin'], scope.none), async (req, reply) => {
+  app.post('/v1/agreements', allow(['admin'], scope.none, doc({ summary: 'create an agreement (grants per column, term, thresholds, limits)', body: AgreementBody, response: ok('{ agreement }', 201) })), async (req, reply) => {
     const admin = requireRole(req, 'admin');
     const body = parseBody(AgreementBody, req.body);
     resolveThresholds(body.auditThresholds);
@@ -107,27 +108,27 @@ export async function adminRoutes(app: FastifyInstance, { engine }: RouteOptions
   });
 
   // Suspend (until resumed), resume, terminate (final): each with a reason, each in the audit log.
-  app.post('/v1/agreements/:id/suspend', allow(['admin'], scope.agreement()), async (req) => {
+  app.post('/v1/agreements/:id/suspend', allow(['admin'], scope.agreement(), doc({ summary: 'suspend an agreement until resumed', params: AgreementParams, body: AgreementActionBody, response: ok('{ agreement }') })), async (req) => {
     const admin = requireRole(req, 'admin');
     const { id } = parseParams(AgreementParams, req.params);
     const { reason } = parseBody(AgreementActionBody, req.body);
     return { agreement: await engine.cp.suspendAgreement(id, admin.id, reason) };
   });
-  app.post('/v1/agreements/:id/resume', allow(['admin'], scope.agreement()), async (req) => {
+  app.post('/v1/agreements/:id/resume', allow(['admin'], scope.agreement(), doc({ summary: 'resume a suspended agreement; releases refused meanwhile are retried', params: AgreementParams, body: AgreementActionBody, response: ok('{ agreement, releasesRetried }') })), async (req) => {
     const admin = requireRole(req, 'admin');
     const { id } = parseParams(AgreementParams, req.params);
     const { reason } = parseBody(AgreementActionBody, req.body);
     const agreement = await engine.cp.resumeAgreement(id, admin.id, reason);
     return { agreement, releasesRetried: await retryRefusedReleases(engine, id) };
   });
-  app.post('/v1/agreements/:id/terminate', allow(['admin'], scope.agreement()), async (req) => {
+  app.post('/v1/agreements/:id/terminate', allow(['admin'], scope.agreement(), doc({ summary: 'terminate an agreement for good', params: AgreementParams, body: AgreementActionBody, response: ok('{ agreement }') })), async (req) => {
     const admin = requireRole(req, 'admin');
     const { id } = parseParams(AgreementParams, req.params);
     const { reason } = parseBody(AgreementActionBody, req.body);
     return { agreement: await engine.cp.terminateAgreement(id, admin.id, reason) };
   });
 
-  app.get('/v1/audit-log/verify', allow(['admin', 'auditor'], scope.none), async (req) => {
+  app.get('/v1/audit-log/verify', allow(['admin', 'auditor'], scope.none, doc({ summary: 'verify the audit log\'s hash chain', response: ok('{ ok, rows, firstBadSeq }') })), async (req) => {
     requireRole(req, 'admin', 'auditor');
     return engine.cp.verifyAuditLog();
   });

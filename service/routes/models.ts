@@ -6,6 +6,7 @@ import { parseBody } from '../parse-body.js';
 import { loadRun, type RouteOptions } from './context.js';
 import { HashParams, parseParams, requireRole } from './schemas.js';
 import { allow, scope } from '../access.js';
+import { doc, ok } from '../route-doc.js';
 
 const PredictBody = z.strictObject({
   rows: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.null()])), { error: 'a list of rows (objects of feature values)' }).min(1).max(1000),
@@ -13,7 +14,7 @@ const PredictBody = z.strictObject({
 
 /** Released models are served; nothing else is. */
 export async function modelsRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  app.post('/v1/models/:hash/predict', allow(['operator', 'reviewer', 'admin'], scope.model()), async (req) => {
+  app.post('/v1/models/:hash/predict', allow(['operator', 'reviewer', 'admin'], scope.model(), doc({ summary: 'inference with a released model (at most 1000 rows a call)', params: HashParams, body: PredictBody, response: ok('{ model, classes, predictions }') })), async (req) => {
     const user = requireRole(req);
     const { hash } = parseParams(HashParams, req.params);
     const body = parseBody(PredictBody, req.body);

@@ -5,13 +5,14 @@ import { SluiceError } from '../../lib/errors.js';
 import { extOf } from '../../pipeline/store/store.js';
 import { loadRun, type RouteOptions } from './context.js';
 import { allow, ANY_ROLE, scope, visibleOrganization } from '../access.js';
+import { doc, ok } from '../route-doc.js';
 import { HashParams, Id, IdParams, parseParams, requireRole } from './schemas.js';
 
 const ReleasesQuery = z.object({ run: Id.optional() });
 
 /** Artifacts (metadata only) and releases: list, and download a released file. */
 export async function releasesRoutes(app: FastifyInstance, { engine }: RouteOptions): Promise<void> {
-  app.get('/v1/artifacts/:hash', allow(ANY_ROLE, scope.artifact()), async (req) => {
+  app.get('/v1/artifacts/:hash', allow(ANY_ROLE, scope.artifact(), doc({ summary: 'an artifact\'s metadata and lineage (no rows)', params: HashParams, response: ok('{ artifact, lineage }') })), async (req) => {
     requireRole(req);
     const { hash } = parseParams(HashParams, req.params);
     const a = await engine.cp.getArtifact(hash);
@@ -19,7 +20,7 @@ export async function releasesRoutes(app: FastifyInstance, { engine }: RouteOpti
     return { artifact: { hash: a.hash, zone: a.zone, kind: a.kind, rows: a.rows, columns: a.columns, runId: a.runId ?? null, createdAt: a.createdAt }, lineage: await engine.cp.getLineage(a.hash) };
   });
 
-  app.get('/v1/releases', allow(ANY_ROLE, scope.tenant), async (req) => {
+  app.get('/v1/releases', allow(ANY_ROLE, scope.tenant, doc({ summary: 'releases the caller may see, optionally of one run', query: ReleasesQuery, response: ok('{ releases }') })), async (req) => {
     const organization = visibleOrganization(requireRole(req));
     const { run } = parseParams(ReleasesQuery, req.query ?? {}, 'query');
     let releases = await engine.cp.listReleases(run ? { runId: run } : {});
@@ -30,7 +31,7 @@ export async function releasesRoutes(app: FastifyInstance, { engine }: RouteOpti
     return { releases };
   });
 
-  app.get('/v1/releases/:id/download', allow(['operator', 'reviewer', 'admin'], scope.release()), async (req, reply) => {
+  app.get('/v1/releases/:id/download', allow(['operator', 'reviewer', 'admin'], scope.release(), doc({ summary: 'download a released file (CSV, JSON or Parquet); X-Sluice-Artifact-Hash names its hash', params: IdParams, response: ok('the released file', 200, 'application/octet-stream') })), async (req, reply) => {
     const user = requireRole(req);
     const { id } = parseParams(IdParams, req.params);
     const rel = await engine.cp.getRelease(id);

@@ -10,6 +10,7 @@ import { parseBody } from '../parse-body.js';
 import { loadRun, type RouteOptions } from './context.js';
 import { HashPrefix, IdParams, MIN_HASH_PREFIX, parseParams, requireRole, Sha256 } from './schemas.js';
 import { allow, ANY_ROLE, scope, visibleOrganization } from '../access.js';
+import { doc, ok } from '../route-doc.js';
 
 const ReviewBody = z.strictObject({
   artifactHash: Sha256,
@@ -29,20 +30,20 @@ async function loadReport(engine: Engine, req: FastifyRequest, id: string) {
 
 /** Audit reports and reviews: read a report (JSON or the reviewer's page), list what waits, decide. */
 export async function reviewsRoutes(app: FastifyInstance, { engine, key }: RouteOptions): Promise<void> {
-  app.get('/v1/reports/:id', allow(ANY_ROLE, scope.report()), async (req) => {
+  app.get('/v1/reports/:id', allow(ANY_ROLE, scope.report(), doc({ summary: 'a signed audit report and whether its signature verifies', params: IdParams, response: ok('{ id, report, signature, verified }') })), async (req) => {
     const { id } = parseParams(IdParams, req.params);
     const r = await loadReport(engine, req, id);
     return { id: r.id, report: r.report, signature: r.signature, verified: verifyReport(r.report as never, r.signature, key.publicKey) };
   });
 
-  app.get('/v1/reports/:id/html', allow(ANY_ROLE, scope.report()), async (req, reply) => {
+  app.get('/v1/reports/:id/html', allow(ANY_ROLE, scope.report(), doc({ summary: 'an audit report as the reviewer\'s HTML page', params: IdParams, response: ok('the report page', 200, 'text/html') })), async (req, reply) => {
     const { id } = parseParams(IdParams, req.params);
     const r = await loadReport(engine, req, id);
     await engine.cp.log({ actor: req.user!.id, action: 'report.view', subject: r.id, details: {} });
     return reply.type('text/html; charset=utf-8').send(renderReportHtml(r.report as never));
   });
 
-  app.get('/v1/reviews/pending', allow(['reviewer', 'admin', 'auditor'], scope.none), async (req) => {
+  app.get('/v1/reviews/pending', allow(['reviewer', 'admin', 'auditor'], scope.none, doc({ summary: 'outputs awaiting review, with their audit status', response: ok('{ pending }') })), async (req) => {
     requireRole(req, 'reviewer', 'admin', 'auditor');
     const runs = await engine.cp.listRuns({ limit: 200 });
     const pending = [];
@@ -54,7 +55,7 @@ export async function reviewsRoutes(app: FastifyInstance, { engine, key }: Route
 
   // A short hash as git accepts one: unique among reported artifacts the caller may see, or refused
   // with the number of matches (never the matching hashes, which would enumerate others' artifacts).
-  app.get('/v1/reviews/resolve', allow(ANY_ROLE, scope.tenant), async (req) => {
+  app.get('/v1/reviews/resolve', allow(ANY_ROLE, scope.tenant, doc({ summary: 'the full hash of an audited artifact from a unique prefix', query: ResolveQuery, response: ok('{ artifactHash }') })), async (req) => {
     const user = requireRole(req);
     const { prefix } = parseParams(ResolveQuery, req.query, 'query');
     const m = await resolveReportedHashPrefix(engine.cp.db, prefix, visibleOrganization(user));
@@ -67,7 +68,7 @@ export async function reviewsRoutes(app: FastifyInstance, { engine, key }: Route
     );
   });
 
-  app.post('/v1/reviews', allow(['operator', 'reviewer', 'admin'], scope.artifact(scope.key('body', 'artifactHash'))), async (req, reply) => {
+  app.post('/v1/reviews', allow(['operator', 'reviewer', 'admin'], scope.artifact(scope.key('body', 'artifactHash')), doc({ summary: 'approve or reject an audited output, with a reason (an exception needs two reviewers)', body: ReviewBody, response: ok('{ reviewId, releaseQueued }', 201) })), async (req, reply) => {
     const user = requireRole(req);
     const body = parseBody(ReviewBody, req.body);
     const res = await submitReview(engine, user, {
@@ -76,7 +77,7 @@ export async function reviewsRoutes(app: FastifyInstance, { engine, key }: Route
     return reply.status(201).send(res);
   });
 
-  app.get('/v1/reviews', allow(ANY_ROLE, scope.artifact(scope.key('query', 'artifact'))), async (req) => {
+  app.get('/v1/reviews', allow(ANY_ROLE, scope.artifact(scope.key('query', 'artifact')), doc({ summary: 'the reviews of one artifact', query: ReviewsQuery, response: ok('{ reviews }') })), async (req) => {
     requireRole(req);
     const { artifact } = parseParams(ReviewsQuery, req.query ?? {}, 'query');
     return { reviews: await engine.cp.listReviews(artifact) };

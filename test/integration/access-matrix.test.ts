@@ -9,6 +9,7 @@ import type { Role } from '../../domain/types.js';
 import { registerDataset } from '../../pipeline/store/register.js';
 import { buildApp } from '../../service/app.js';
 import { allow, scope } from '../../service/access.js';
+import { doc, ok } from '../../service/route-doc.js';
 import { AGREEMENT_A, AGREEMENT_B, CALLERS, MODEL_ROW, SQL_TEXT, extractSpec, openAccessWorld, type AccessWorld, type Caller, type WorldResources } from '../helpers/access-world.js';
 import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
@@ -40,6 +41,8 @@ let serial = 0;
 const ADMIN_AGREEMENT = 'AGR-MATRIX-ADMIN';
 const CASES: Record<string, Case> = {
   'GET /health': { roles: 'public', tenant: 'none', url: () => '/health' },
+  'GET /openapi.json': { roles: 'public', tenant: 'none', url: () => '/openapi.json' },
+  'GET /docs': { roles: 'public', tenant: 'none', url: () => '/docs' },
   'GET /v1/whoami': { roles: ALL, tenant: 'none', url: () => '/v1/whoami' },
   'POST /v1/users': { roles: ['admin'], tenant: 'none', url: () => '/v1/users', ok: 201, body: () => ({ name: `user ${CANARY}`, role: 'operator', organization: `org ${CANARY}`, personId: syntheticResidentId(999) }) },
   'GET /v1/users': { roles: ['admin', 'auditor'], tenant: 'none', url: () => '/v1/users' },
@@ -390,7 +393,7 @@ describe('the leaks of issue 12 are closed', () => {
     await expect(buildApp(w.engine, { plugins: [bare] })).rejects.toThrow(/GET \/v1\/extra declares no access/);
     // Negative control: the same route with a declaration builds, and the layer enforces it.
     const declared: FastifyPluginAsync = async (app) => {
-      app.get('/v1/extra', allow(['auditor'], scope.none), async () => ({ extra: true }));
+      app.get('/v1/extra', allow(['auditor'], scope.none, doc({ summary: 'extra', response: ok('extra') })), async () => ({ extra: true }));
     };
     const app = await buildApp(w.engine, { plugins: [declared] });
     try {
