@@ -31,7 +31,7 @@ steps:
   - { id: q, kind: sql, from: [x], query: "${query}" }
 outputs: [ { id: o, from: q, kind: extract, format: parquet } ]
 `;
-const BOMB = spec('bomb', 'AGR-POISON-1', "WITH RECURSIVE t(n, s) AS (SELECT 1, 'x' UNION ALL SELECT n+1, s || s FROM t WHERE n < 40) SELECT max(length(s)) AS l FROM t");
+const BOMB = spec('bomb', 'AGR-POISON-1', "WITH RECURSIVE t(n, s) AS (SELECT 1, 'x' UNION ALL SELECT n+1, s || s FROM t WHERE n < 40) SELECT count(*) AS l FROM t WHERE length(s) > 0");
 const ORDINARY = spec('ordinary', 'AGR-POISON-2', 'SELECT area_name, sex, count(*) AS n FROM x GROUP BY area_name, sex');
 
 /** Resident memory of a process in bytes (Linux), or 0 when it is gone. */
