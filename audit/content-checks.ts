@@ -74,6 +74,8 @@ export interface ContentContext {
    */
   vn: string;
   vnMaxLen: number;
+  /** The distinct lengths (characters) of the values in `rid`. */
+  ridLens: number[];
   /** Temp table (v normalized, src) of raw identifier values. */
   rid: string;
   /** Distinct records of the output (a table or view), columns as in the output. */
@@ -183,16 +185,17 @@ export async function embeddedIdentifiers(conn: DuckDBConnection, ctx: ContentCo
   }
   // Windows of the digits of each value (any separator, letters, dots) against raw digit identifiers.
   const ridd = await digitIdentifiers(conn, ctx);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${t}_rw AS SELECT DISTINCT CASE WHEN suffix(v, 'X') THEN left(v, -1) ELSE v END AS w, src FROM ${ridd}`);
-  const lens = await queryJson<{ l: number; n: number }>(conn, `SELECT length(w) AS l, count(DISTINCT w)::BIGINT AS n FROM ${t}_rw GROUP BY 1`);
+  // One row per digit string w with the sources holding it: the count per length is then count(*).
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${t}_rw AS SELECT CASE WHEN suffix(v, 'X') THEN left(v, -1) ELSE v END AS w, list(DISTINCT src) AS srcs FROM ${ridd} GROUP BY 1`);
+  const lens = await queryJson<{ l: number; n: number }>(conn, `SELECT length(w) AS l, count(*)::BIGINT AS n FROM ${t}_rw GROUP BY 1`);
   if (lens.length > 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${t}_w AS
       SELECT col, v, d FROM (SELECT col, v, regexp_replace(f, '[^0-9]', '', 'g') AS d FROM ${t}) WHERE length(d) >= ${Math.min(...lens.map((x) => Number(x.l)))}`);
     const win = await queryJson<{ col: string; src: string; hits: number }>(conn,
-      `SELECT w.col, r.src, count(DISTINCT w.v)::BIGINT AS hits FROM (
+      `SELECT col, src, count(DISTINCT v)::BIGINT AS hits FROM (SELECT w.col, w.v, unnest(r.srcs) AS src FROM (
          SELECT col, v, substr(d, i, l) AS s, l FROM (SELECT col, v, d, l FROM ${t}_w, (SELECT unnest([${lens.map((x) => Number(x.l)).join(', ')}]) AS l) WHERE length(d) >= l),
            LATERAL (SELECT unnest(range(1, length(d) - l + 2)) AS i)) w
-       JOIN ${t}_rw r ON r.w = w.s AND length(r.w) = w.l GROUP BY ALL`);
+       JOIN ${t}_rw r ON r.w = w.s AND length(r.w) = w.l) GROUP BY ALL`);
     if (win.length > 0) {
       const windows = await queryJson<{ col: string; l: number; n: number }>(conn,
         `SELECT col, l, sum(length(d) - l + 1)::DOUBLE AS n FROM ${t}_w, (SELECT unnest([${lens.map((x) => Number(x.l)).join(', ')}]) AS l) WHERE length(d) >= l GROUP BY ALL`);
@@ -215,7 +218,7 @@ export async function embeddedIdentifiers(conn: DuckDBConnection, ctx: ContentCo
  * or any identifier for at least 1% of the sample (three records at least).
  */
 export async function splitIdentifiers(conn: DuckDBConnection, ctx: ContentContext, o: Readonly<ContentOptions>): Promise<{ hits: ContentHit[]; metrics: Record<string, number> }> {
-  const ridLens = (await queryJson<{ l: number }>(conn, `SELECT DISTINCT length(v) AS l FROM ${ctx.rid}`)).map((r) => Number(r.l));
+  const ridLens = ctx.ridLens;
   const maxLen = Math.max(0, ...ridLens);
   const metrics: Record<string, number> = { combinationsTried: 0, splitSampleRecords: 0 };
   if (maxLen === 0) return { hits: [], metrics };

@@ -251,7 +251,7 @@ export async function auditExtract(
 
     const contentOptions: ContentOptions = { ...DEFAULT_CONTENT_OPTIONS, ...options.content };
     const literals = input.context?.literals ?? [];
-    const cctx: ContentContext = { prefix: p, created, vals, vn: vn ?? '', vnMaxLen: maxLen, rid, records: rec, columns, literals };
+    const cctx: ContentContext = { prefix: p, created, vals, vn: vn ?? '', vnMaxLen: maxLen, rid, ridLens, records: rec, columns, literals };
     const none = { hits: [] as ContentHit[], metrics: {} as Record<string, number> };
     const embedded = on ? await embeddedIdentifiers(conn, cctx, contentOptions) : none;
     const split = on ? await splitIdentifiers(conn, cctx, contentOptions) : none;
