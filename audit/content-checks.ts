@@ -252,7 +252,7 @@ export async function splitIdentifiers(conn: DuckDBConnection, ctx: ContentConte
   // Records are sampled by a seeded hash of the whole record (its columns as stored, so only the sample
   // is rendered as text): the same distinct records, however often repeated or ordered.
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${s} AS SELECT ${used.map((a) => `coalesce(${normalizeSql(a)}, '') AS ${a}`).join(', ')}
-    FROM (SELECT ${used.map((a) => `${byAlias.get(a)!.expr} AS ${a}`).join(', ')} FROM (SELECT * FROM ${ctx.records} ORDER BY hash(${ctx.columns.map((c) => quoteIdent(c.name)).join(', ')}, ${o.seed}) LIMIT ${o.splitSample}))`);
+    FROM (SELECT ${used.map((a) => `${byAlias.get(a)!.expr} AS ${a}`).join(', ')} FROM (SELECT ${used.map((a) => quoteIdent(byAlias.get(a)!.name)).join(', ')} FROM ${ctx.records} ORDER BY hash(${ctx.columns.map((c) => quoteIdent(c.name)).join(', ')}, ${o.seed}) LIMIT ${o.splitSample}))`);
   const n = Number((await queryJson<{ n: number }>(conn, `SELECT count(*)::BIGINT AS n FROM ${s}`))[0]!.n);
   metrics['splitSampleRecords'] = n;
   const rows = await queryJson<{ k: number; src: string; hits: number; l: number }>(conn,
