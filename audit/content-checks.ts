@@ -19,7 +19,7 @@
  * Nothing here reads a data value into JavaScript; only counts leave DuckDB.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryJson, quoteLiteral } from '../lib/duck.js';
+import { queryJson, quoteIdent, quoteLiteral } from '../lib/duck.js';
 import { foldSql, normalizeSql } from './pii-sql.js';
 import { idNumberSql, mobileSql, bankCardSql } from './pii-sql.js';
 
@@ -68,6 +68,14 @@ export interface ContentContext {
   created: string[];
   /** Temp table (col alias, v VARCHAR, n) of the distinct values of every output column. */
   vals: string;
+  /**
+   * Temp table (col, v, n, nv normalized) of the rows of `vals` whose value is at most `vnMaxLen`
+   * characters long (or holds an '@'): values normalized once for every content search.
+   */
+  vn: string;
+  vnMaxLen: number;
+  /** The distinct lengths (characters) of the values in `rid`. */
+  ridLens: number[];
   /** Temp table (v normalized, src) of raw identifier values. */
   rid: string;
   /** Distinct records of the output (a table or view), columns as in the output. */
@@ -76,6 +84,24 @@ export interface ContentContext {
   columns: { name: string; expr: string; label: string; alias: string }[];
   /** String literals of the context (spec, SQL): substitution alphabets and keys are looked for among them. */
   literals: string[];
+}
+
+/** `vn` when it holds every value of at most `len` characters, else `vals` normalized here (col, v, nv). */
+function shortValues(ctx: ContentContext, len: number): string {
+  return ctx.vn !== '' && len <= ctx.vnMaxLen ? ctx.vn : `(SELECT col, v, ${normalizeSql('v')} AS nv FROM ${ctx.vals} WHERE length(v) <= ${len})`;
+}
+
+/**
+ * Raw identifiers of 7+ characters that are digit strings (an ID number's final X allowed), with their
+ * length, from `rid` (distinct per source): built once for the window search and the digit ciphers.
+ */
+async function digitIdentifiers(conn: DuckDBConnection, ctx: ContentContext): Promise<string> {
+  const t = `${ctx.prefix}_ridd`;
+  if (!ctx.created.includes(t)) {
+    ctx.created.push(t);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${t} AS SELECT v, src, length(v) AS l FROM ${ctx.rid} WHERE length(v) >= 7 AND regexp_full_match(v, '\\d+X?')`);
+  }
+  return t;
 }
 
 function poissonSf(hits: number, mean: number): number {
@@ -158,16 +184,18 @@ export async function embeddedIdentifiers(conn: DuckDBConnection, ctx: ContentCo
     if (whole || binomialTail(h, e, p) < o.alpha) hits.push({ col: r.col, kind: `embedded-pattern:${r.det}`, src: 'pattern', values: h });
   }
   // Windows of the digits of each value (any separator, letters, dots) against raw digit identifiers.
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${t}_rw AS SELECT DISTINCT regexp_replace(v, '[^0-9]', '', 'g') AS w, src FROM ${ctx.rid} WHERE length(v) >= 7 AND regexp_full_match(v, '\\d+X?')`);
-  const lens = await queryJson<{ l: number; n: number }>(conn, `SELECT length(w) AS l, count(DISTINCT w)::BIGINT AS n FROM ${t}_rw GROUP BY 1`);
+  const ridd = await digitIdentifiers(conn, ctx);
+  // One row per digit string w with the sources holding it: the count per length is then count(*).
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${t}_rw AS SELECT CASE WHEN suffix(v, 'X') THEN left(v, -1) ELSE v END AS w, list(DISTINCT src) AS srcs FROM ${ridd} GROUP BY 1`);
+  const lens = await queryJson<{ l: number; n: number }>(conn, `SELECT length(w) AS l, count(*)::BIGINT AS n FROM ${t}_rw GROUP BY 1`);
   if (lens.length > 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${t}_w AS
       SELECT col, v, d FROM (SELECT col, v, regexp_replace(f, '[^0-9]', '', 'g') AS d FROM ${t}) WHERE length(d) >= ${Math.min(...lens.map((x) => Number(x.l)))}`);
     const win = await queryJson<{ col: string; src: string; hits: number }>(conn,
-      `SELECT w.col, r.src, count(DISTINCT w.v)::BIGINT AS hits FROM (
+      `SELECT col, src, count(DISTINCT v)::BIGINT AS hits FROM (SELECT w.col, w.v, unnest(r.srcs) AS src FROM (
          SELECT col, v, substr(d, i, l) AS s, l FROM (SELECT col, v, d, l FROM ${t}_w, (SELECT unnest([${lens.map((x) => Number(x.l)).join(', ')}]) AS l) WHERE length(d) >= l),
            LATERAL (SELECT unnest(range(1, length(d) - l + 2)) AS i)) w
-       JOIN ${t}_rw r ON r.w = w.s AND length(r.w) = w.l GROUP BY ALL`);
+       JOIN ${t}_rw r ON r.w = w.s AND length(r.w) = w.l) GROUP BY ALL`);
     if (win.length > 0) {
       const windows = await queryJson<{ col: string; l: number; n: number }>(conn,
         `SELECT col, l, sum(length(d) - l + 1)::DOUBLE AS n FROM ${t}_w, (SELECT unnest([${lens.map((x) => Number(x.l)).join(', ')}]) AS l) WHERE length(d) >= l GROUP BY ALL`);
@@ -190,12 +218,12 @@ export async function embeddedIdentifiers(conn: DuckDBConnection, ctx: ContentCo
  * or any identifier for at least 1% of the sample (three records at least).
  */
 export async function splitIdentifiers(conn: DuckDBConnection, ctx: ContentContext, o: Readonly<ContentOptions>): Promise<{ hits: ContentHit[]; metrics: Record<string, number> }> {
-  const ridLens = (await queryJson<{ l: number }>(conn, `SELECT DISTINCT length(v) AS l FROM ${ctx.rid}`)).map((r) => Number(r.l));
+  const ridLens = ctx.ridLens;
   const maxLen = Math.max(0, ...ridLens);
   const metrics: Record<string, number> = { combinationsTried: 0, splitSampleRecords: 0 };
   if (maxLen === 0) return { hits: [], metrics };
   const prof = await queryJson<{ col: string; lens: number[] }>(conn,
-    `SELECT col, list(DISTINCT length(${normalizeSql('v')})) AS lens FROM ${ctx.vals} WHERE v IS NOT NULL AND length(v) < ${maxLen} + 6 GROUP BY col HAVING max(length(v)) < ${maxLen} + 6`);
+    `SELECT col, list(DISTINCT length(nv)) AS lens FROM ${shortValues(ctx, maxLen + 5)} WHERE v IS NOT NULL AND length(v) < ${maxLen} + 6 GROUP BY col HAVING max(length(v)) < ${maxLen} + 6`);
   const cands = ctx.columns.filter((c) => c.label !== 'token' && prof.some((p) => p.col === c.alias));
   const lensOf = new Map(prof.map((p) => [p.col, new Set(p.lens.map(Number).filter((l) => l > 0))]));
   const sums = (cols: string[]): Set<number> => cols.reduce((acc, c) => {
@@ -221,9 +249,10 @@ export async function splitIdentifiers(conn: DuckDBConnection, ctx: ContentConte
   const byAlias = new Map(ctx.columns.map((c) => [c.alias, c]));
   const s = `${ctx.prefix}_split`;
   ctx.created.push(s);
-  // Records are sampled by a seeded hash of the whole record: the same distinct records, however often repeated or ordered.
+  // Records are sampled by a seeded hash of the whole record (its columns as stored, so only the sample
+  // is rendered as text): the same distinct records, however often repeated or ordered.
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${s} AS SELECT ${used.map((a) => `coalesce(${normalizeSql(a)}, '') AS ${a}`).join(', ')}
-    FROM (SELECT ${used.map((a) => `${byAlias.get(a)!.expr} AS ${a}`).join(', ')} FROM ${ctx.records} ORDER BY hash(${ctx.columns.map((c) => c.expr).join(', ')}, ${o.seed}) LIMIT ${o.splitSample})`);
+    FROM (SELECT ${used.map((a) => `${byAlias.get(a)!.expr} AS ${a}`).join(', ')} FROM (SELECT ${used.map((a) => quoteIdent(byAlias.get(a)!.name)).join(', ')} FROM ${ctx.records} ORDER BY hash(${ctx.columns.map((c) => quoteIdent(c.name)).join(', ')}, ${o.seed}) LIMIT ${o.splitSample}))`);
   const n = Number((await queryJson<{ n: number }>(conn, `SELECT count(*)::BIGINT AS n FROM ${s}`))[0]!.n);
   metrics['splitSampleRecords'] = n;
   const rows = await queryJson<{ k: number; src: string; hits: number; l: number }>(conn,
@@ -261,13 +290,14 @@ export async function splitIdentifiers(conn: DuckDBConnection, ctx: ContentConte
 export async function digitCiphers(conn: DuckDBConnection, ctx: ContentContext, o: Readonly<ContentOptions>): Promise<{ hits: ContentHit[]; metrics: Record<string, number> }> {
   const p = `${ctx.prefix}_cip`;
   const metrics: Record<string, number> = { cipherCandidateColumns: 0 };
-  ctx.created.push(`${p}_raw`, `${p}_s`, `${p}_keys`, `${p}_n`);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${p}_raw AS SELECT DISTINCT v, src, length(v) AS l FROM ${ctx.rid} WHERE length(v) >= 7 AND regexp_full_match(v, '\\d+X?')`);
-  const rawLens = (await queryJson<{ l: number }>(conn, `SELECT DISTINCT l FROM ${p}_raw`)).map((r) => Number(r.l));
+  ctx.created.push(`${p}_s`, `${p}_keys`, `${p}_n`);
+  // rid is distinct per (v, src), so its digit identifiers need no DISTINCT.
+  const raw = await digitIdentifiers(conn, ctx);
+  const rawLens = (await queryJson<{ l: number }>(conn, `SELECT DISTINCT l FROM ${raw}`)).map((r) => Number(r.l));
   if (rawLens.length === 0) return { hits: [], metrics };
   const maxRaw = Math.max(...rawLens);
   const cand = await queryJson<{ col: string; l: number }>(conn,
-    `SELECT c.col, c.l FROM (SELECT col, length(nv) AS l, count(*) AS k FROM (SELECT col, ${normalizeSql('v')} AS nv FROM ${ctx.vals} WHERE v IS NOT NULL AND length(v) <= ${maxRaw * 3})
+    `SELECT c.col, c.l FROM (SELECT col, length(nv) AS l, count(*) AS k FROM (SELECT col, nv FROM ${shortValues(ctx, maxRaw * 3)} WHERE v IS NOT NULL AND length(v) <= ${maxRaw * 3})
        WHERE regexp_full_match(nv, '\\d+X?') GROUP BY ALL) c
      JOIN (SELECT col, count(*) AS tot FROM ${ctx.vals} WHERE v IS NOT NULL GROUP BY col) t USING (col)
      WHERE c.k * 10 >= t.tot * 9 AND c.l IN (${rawLens.join(', ')})`);
@@ -295,20 +325,20 @@ export async function digitCiphers(conn: DuckDBConnection, ctx: ContentContext, 
   const shift = await queryJson<{ col: string; fam: string; src: string; hits: number; tried: number }>(conn,
     `WITH d AS (SELECT s.col, s.nv, k.fam, k.k, ${decodeShift(1)} AS dv FROM ${p}_s s, ${p}_keys k
                 UNION ALL SELECT s.col, s.nv, k.fam, k.k, ${decodeShift(-1)} AS dv FROM ${p}_s s, ${p}_keys k WHERE k.fam = 'key from the spec'),
-          per AS (SELECT d.col, d.fam, d.k, r.src, count(DISTINCT d.nv) AS hits FROM d JOIN ${p}_raw r ON r.v = d.dv GROUP BY ALL)
+          per AS (SELECT d.col, d.fam, d.k, r.src, count(DISTINCT d.nv) AS hits FROM d JOIN ${raw} r ON r.v = d.dv GROUP BY ALL)
      SELECT col, fam, src, max(hits)::BIGINT AS hits, any_value(n.tried)::BIGINT AS tried FROM per JOIN ${p}_n n USING (col) GROUP BY col, fam, src`);
   // Substitution: align on the pattern of repeated digits, vote, decode.
   const pattern = (v: string): string => `list_transform(string_split(${v}, ''), lambda c: list_position(string_split(${v}, ''), c))::VARCHAR`;
   const subst = await queryJson<{ col: string; src: string; hits: number; tried: number }>(conn,
     `WITH sp AS (SELECT col, nv, ${pattern('nv')} AS pt FROM ${p}_s),
-          rp AS (SELECT v, src, ${pattern('v')} AS pt FROM ${p}_raw WHERE l IN (SELECT DISTINCT l FROM ${p}_s)),
+          rp AS (SELECT v, src, ${pattern('v')} AS pt FROM ${raw} WHERE l IN (SELECT DISTINCT l FROM ${p}_s)),
           pairs AS (SELECT sp.col, sp.nv, rp.v, rp.src FROM sp JOIN rp ON sp.pt = rp.pt),
           votes AS (SELECT col, src, e, d, count(*) AS c FROM (SELECT col, src, substr(nv, i, 1) AS e, substr(v, i, 1) AS d FROM pairs, LATERAL (SELECT unnest(range(1, length(nv) + 1)) AS i)) WHERE e <> 'X' GROUP BY ALL),
           best AS (SELECT col, src, e, arg_max(d, c) AS d FROM votes GROUP BY ALL),
           alpha AS (SELECT col, src, string_agg(e, '' ORDER BY e) AS f, string_agg(d, '' ORDER BY e) AS t FROM best GROUP BY ALL),
           dec AS (SELECT s.col, a.src, s.nv, translate(s.nv, a.f, a.t) AS dv FROM ${p}_s s JOIN alpha a USING (col))
      SELECT dec.col, dec.src, count(DISTINCT dec.nv)::BIGINT AS hits, any_value(n.tried)::BIGINT AS tried
-     FROM dec JOIN ${p}_raw r ON r.v = dec.dv AND r.src = dec.src JOIN ${p}_n n ON n.col = dec.col GROUP BY ALL`);
+     FROM dec JOIN ${raw} r ON r.v = dec.dv AND r.src = dec.src JOIN ${p}_n n ON n.col = dec.col GROUP BY ALL`);
   // Alphabets written in the spec: translate(x, '0123456789', '5830…') or the reverse.
   const alphabets = [...new Set(ctx.literals.filter((s) => /^\d{10}$/.test(s) && new Set(s).size === 10))].slice(0, 40);
   const lit: { col: string; src: string; hits: number; tried: number }[] = [];
@@ -316,7 +346,7 @@ export async function digitCiphers(conn: DuckDBConnection, ctx: ContentContext, 
     const pairsSql = alphabets.flatMap((a) => alphabets.filter((b) => b !== a).map((b) => `SELECT ${quoteLiteral(a)} AS f, ${quoteLiteral(b)} AS t`)).join(' UNION ALL ');
     lit.push(...await queryJson<{ col: string; src: string; hits: number; tried: number }>(conn,
       `SELECT x.col, x.src, max(x.h)::BIGINT AS hits, any_value(n.tried)::BIGINT AS tried FROM (
-         SELECT s.col, a.f, a.t, r.src, count(DISTINCT s.nv) AS h FROM ${p}_s s CROSS JOIN (${pairsSql}) a JOIN ${p}_raw r ON r.v = translate(s.nv, a.f, a.t) GROUP BY ALL) x
+         SELECT s.col, a.f, a.t, r.src, count(DISTINCT s.nv) AS h FROM ${p}_s s CROSS JOIN (${pairsSql}) a JOIN ${raw} r ON r.v = translate(s.nv, a.f, a.t) GROUP BY ALL) x
        JOIN ${p}_n n USING (col) GROUP BY x.col, x.src`));
   }
   const hits: ContentHit[] = [];

@@ -239,14 +239,19 @@ export async function auditExtract(
     // only match with two separators per character; such values (tokens, digests, free text) are
     // not normalized, except that e-mail addresses are looked for in text of any length.
     const maxLen = 3 * Math.max(19, ...ridLens);
-    const nv = await temp('nv', `SELECT col, ${normalizeSql('v')} AS nv, sum(n)::BIGINT AS n FROM ${vals} WHERE length(v) <= ${maxLen} OR contains(v, '@') GROUP BY ALL`);
+    const on = options.contentChecks !== false;
+    // With the content checks, every short value is normalized once with its value kept (vn): B1's
+    // column-combination profile and the digit-cipher candidates read it instead of normalizing again.
+    const vn = on ? await temp('vn', `SELECT col, v, n, ${normalizeSql('v')} AS nv FROM ${vals} WHERE length(v) <= ${maxLen} OR contains(v, '@')`) : undefined;
+    const nv = await temp('nv', vn !== undefined
+      ? `SELECT col, nv, sum(n)::BIGINT AS n FROM ${vn} GROUP BY ALL`
+      : `SELECT col, ${normalizeSql('v')} AS nv, sum(n)::BIGINT AS n FROM ${vals} WHERE length(v) <= ${maxLen} OR contains(v, '@') GROUP BY ALL`);
     const byAlias = new Map(columns.map((c) => [c.alias, c]));
     const nameOf = (alias: string): string => byAlias.get(alias)?.name ?? alias;
 
     const contentOptions: ContentOptions = { ...DEFAULT_CONTENT_OPTIONS, ...options.content };
     const literals = input.context?.literals ?? [];
-    const cctx: ContentContext = { prefix: p, created, vals, rid, records: rec, columns, literals };
-    const on = options.contentChecks !== false;
+    const cctx: ContentContext = { prefix: p, created, vals, vn: vn ?? '', vnMaxLen: maxLen, rid, ridLens, records: rec, columns, literals };
     const none = { hits: [] as ContentHit[], metrics: {} as Record<string, number> };
     const embedded = on ? await embeddedIdentifiers(conn, cctx, contentOptions) : none;
     const split = on ? await splitIdentifiers(conn, cctx, contentOptions) : none;
