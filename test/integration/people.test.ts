@@ -87,7 +87,8 @@ describe('people, not accounts: the two-person rule compares persons', () => {
       tokens[key] = r.body['token'];
       ids[key] = r.body['user'].id;
     }
-    await registerPopulation(engine, root, 2000, 17);
+    // The provider classed mobile `other` (the misclassified-provider case): the plan lets LEAK through, the audit blocks it.
+    await registerPopulation(engine, root, 2000, 17, { mobile: 'other' });
     await engine.cp.createAgreement(AGREEMENT);
   });
 
