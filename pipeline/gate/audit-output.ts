@@ -39,13 +39,13 @@ export interface StagedOutput {
 function perturbedLineage(plan: Plan, step: PlannedStep): boolean {
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
   const seen = new Set<string>();
-  const todo = [step.id];
-  while (todo.length > 0) {
-    const s = byId.get(todo.pop()!);
+  const pending = [step.id];
+  while (pending.length > 0) {
+    const s = byId.get(pending.pop()!);
     if (!s || seen.has(s.id)) continue;
     seen.add(s.id);
     if (stepDefinition(s.kind).perturbs?.(s.params) === true) return true;
-    todo.push(...s.needs);
+    pending.push(...s.needs);
   }
   return false;
 }

@@ -43,3 +43,15 @@ export async function shutdown(parts: { app?: FastifyInstance; workers?: Workers
   await parts.engine.close();
   rmSync(parts.root, { recursive: true, force: true });
 }
+
+/** A job of one operator SQL step `q` over an extract `x` of the population, output as an extract `o`. */
+export const sqlStepSpec = (name: string, agreement: string, query: string): string => `
+version: 1
+name: ${name}
+agreement: ${agreement}
+inputs: { people: { dataset: population, columns: [id_number, sex, area_name] } }
+steps:
+  - { id: x, kind: extract, input: people }
+  - { id: q, kind: sql, from: [x], query: "${query}" }
+outputs: [ { id: o, from: q, kind: extract, format: parquet } ]
+`;

@@ -8,7 +8,7 @@ import { Engine } from '../../pipeline/engine.js';
 import { stepJobId, submitRun } from '../../pipeline/run/submit.js';
 import type { Agreement, User } from '../../domain/types.js';
 import { TEST_PG_URL, TEST_REDIS_URL } from '../helpers/raw-scan.js';
-import { registerPopulation, settleRun } from '../helpers/domain-harness.js';
+import { registerPopulation, settleRun, sqlStepSpec } from '../helpers/domain-harness.js';
 import { syntheticResidentId } from '../../synthetic/person-ids.js';
 
 const BIN = new URL('../../bin/sluice.js', import.meta.url).pathname;
@@ -21,18 +21,8 @@ const MAX_STALLED = 1;
  */
 const KILL_RSS = 1024 ** 3;
 
-const spec = (name: string, agreement: string, query: string) => `
-version: 1
-name: ${name}
-agreement: ${agreement}
-inputs: { people: { dataset: population, columns: [id_number, sex, area_name] } }
-steps:
-  - { id: x, kind: extract, input: people }
-  - { id: q, kind: sql, from: [x], query: "${query}" }
-outputs: [ { id: o, from: q, kind: extract, format: parquet } ]
-`;
-const BOMB = spec('bomb', 'AGR-POISON-1', "WITH RECURSIVE t(n, s) AS (SELECT 1, 'x' UNION ALL SELECT n+1, s || s FROM t WHERE n < 40) SELECT count(*) AS l FROM t WHERE length(s) > 0");
-const ORDINARY = spec('ordinary', 'AGR-POISON-2', 'SELECT area_name, sex, count(*) AS n FROM x GROUP BY area_name, sex');
+const BOMB = sqlStepSpec('bomb', 'AGR-POISON-1', "WITH RECURSIVE t(n, s) AS (SELECT 1, 'x' UNION ALL SELECT n+1, s || s FROM t WHERE n < 40) SELECT count(*) AS l FROM t WHERE length(s) > 0");
+const ORDINARY = sqlStepSpec('ordinary', 'AGR-POISON-2', 'SELECT area_name, sex, count(*) AS n FROM x GROUP BY area_name, sex');
 
 /** Resident memory of a process in bytes (Linux), or 0 when it is gone. */
 function rssOf(pid: number): number {
